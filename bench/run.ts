@@ -1,0 +1,25 @@
+/**
+ * `npm run bench [-- --quick] [-- suite ...]` — runs every benchmark suite (or
+ * the named ones), prints ratio tables and writes bench/results/<suite>.json.
+ */
+import { benchMode, printTable, type Result, writeResults } from "./lib.js";
+
+type Suite = (mode: "quick" | "full") => Promise<Result[]>;
+const suites: Record<string, () => Promise<Suite>> = {
+  hash: async () => (await import("./suites/hash.js")).run,
+  merkle: async () => (await import("./suites/merkle.js")).run,
+};
+
+const mode = benchMode();
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const names = wanted.length > 0 ? wanted : Object.keys(suites);
+for (const name of names) {
+  const load = suites[name];
+  if (!load) {
+    console.error(`unknown suite ${name}; known: ${Object.keys(suites).join(", ")}`);
+    process.exit(2);
+  }
+  const results = await (await load())(mode);
+  printTable(name, mode, results);
+  console.log(`wrote ${writeResults(name, mode, results)}`);
+}
