@@ -116,7 +116,12 @@ export function printTable(suite: string, mode: Mode, results: readonly Result[]
   }
 }
 
-export function writeResults(suite: string, mode: Mode, results: readonly Result[], extra: Record<string, unknown> = {}): string {
+export function writeResults(
+  suite: string,
+  mode: Mode,
+  results: readonly Result[],
+  extra: Record<string, unknown> = {},
+): string {
   const dir = path.resolve(process.cwd(), "bench", "results");
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${suite}.json`);

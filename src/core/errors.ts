@@ -15,8 +15,7 @@
 export const ERROR_CODES = {
   // core
   CODEC_MALFORMED: "Bytes could not be decoded: truncated, non-canonical or trailing data.",
-  HASH_KERNEL_UNAVAILABLE:
-    "The native BLAKE3 kernel is not built. Run `npm run build:native` (needs g++ and python3).",
+  HASH_KERNEL_UNAVAILABLE: "The native BLAKE3 kernel is not built. Run `npm run build:native` (needs g++ and python3).",
   INVALID_ARGUMENT: "An argument is out of its documented range or of the wrong type.",
   // merkle
   MERKLE_KEY_TOO_LONG: "A key is longer than MAX_KEY_BYTES. Hash or shorten long keys.",
@@ -25,7 +24,6 @@ export const ERROR_CODES = {
   MERKLE_NODE_MISSING: "A node reachable from the root is not in the store; the store is incomplete.",
   MERKLE_PROOF_MALFORMED: "A proof could not be parsed. Reject it and ask another peer.",
   MERKLE_PROOF_INVALID: "A proof parsed but does not prove the claim against the given root.",
-  MERKLE_DRAFT_CLOSED: "The draft was committed or discarded; open a new draft from its root.",
   // store
   STORE_CORRUPT: "A stored node's bytes do not hash to its id. Restore from a snapshot or a peer.",
 } as const;

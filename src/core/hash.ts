@@ -19,9 +19,7 @@
  * doc for measured figures). The addon is loaded on first use; if it is not
  * built, the first call throws HeliosError("HASH_KERNEL_UNAVAILABLE").
  */
-import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { HeliosError } from "./errors.js";
 
@@ -73,45 +71,36 @@ let scratchIn: Uint8Array = new Uint8Array(0);
 let scratchOut: Uint8Array = new Uint8Array(0);
 let scratchKey: Uint32Array = new Uint32Array(0);
 
-/** The repo root: the nearest ancestor of this module holding package.json named "helios". */
-function findRepoRoot(): string | undefined {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, "package.json");
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: unknown }).name === "helios") return dir;
-      } catch {
-        // An unreadable package.json is not ours; keep walking up.
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
+/**
+ * Where the addon may sit, relative to this module: `dist/src/core/hash.js`
+ * after `tsc`, or `src/core/hash.ts` under a TypeScript loader. Resolved with
+ * `require`, so this layer needs no file-system access of its own.
+ */
+const ADDON_CANDIDATES = ["../../../build/Release/helios_blake3.node", "../../build/Release/helios_blake3.node"];
 
 function load(): NativeKernel {
-  const root = findRepoRoot();
-  const file = path.join(
-    root ?? path.dirname(fileURLToPath(import.meta.url)),
-    "build",
-    "Release",
-    "helios_blake3.node",
-  );
-  if (root === undefined || !existsSync(file)) throw new HeliosError("HASH_KERNEL_UNAVAILABLE", { path: file });
-  let k: NativeKernel;
-  try {
-    k = createRequire(import.meta.url)(file) as NativeKernel;
-  } catch (e) {
+  const req = createRequire(import.meta.url);
+  let k: NativeKernel | undefined;
+  let failure: unknown;
+  for (const rel of ADDON_CANDIDATES) {
+    try {
+      k = req(fileURLToPath(new URL(rel, import.meta.url))) as NativeKernel;
+      break;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "MODULE_NOT_FOUND") failure = e;
+    }
+  }
+  const where = fileURLToPath(new URL(ADDON_CANDIDATES[0] as string, import.meta.url));
+  if (k === undefined) {
+    if (failure === undefined) throw new HeliosError("HASH_KERNEL_UNAVAILABLE", { path: where });
     throw new HeliosError(
       "HASH_KERNEL_UNAVAILABLE",
-      { path: file, cause: String(e) },
+      { path: where, cause: String(failure) },
       "the addon exists but failed to load",
     );
   }
   if (typeof k.hashMany !== "function" || !(k.scratch instanceof ArrayBuffer)) {
-    throw new HeliosError("HASH_KERNEL_UNAVAILABLE", { path: file }, "the addon is stale; rebuild it");
+    throw new HeliosError("HASH_KERNEL_UNAVAILABLE", { path: where }, "the addon is stale; rebuild it");
   }
   scratchIn = new Uint8Array(k.scratch, 0, SCRATCH_MAX);
   scratchOut = new Uint8Array(k.scratch, SCRATCH_MAX, HASH_BYTES);

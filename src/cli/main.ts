@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+/**
+ * cli — the `helios` command. For now: `helios demo`, a tour of the
+ * authenticated map (build, fork, prove, diff). Later issues add the store,
+ * snapshot, chain and sandbox commands.
+ */
+import { bytesToHex } from "../core/index.js";
+import { hash } from "../core/index.js";
+import { createMemoryStore, createMerkleMap, verifyProof, verifyValue } from "../merkle/index.js";
+
+const short = (b: Uint8Array) => `${bytesToHex(b).slice(0, 16)}…`;
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+function accountKey(i: number): Uint8Array {
+  return hash(new TextEncoder().encode(`account ${i}`));
+}
+function accountValue(i: number, version: number): Uint8Array {
+  const v = new Uint8Array(100);
+  const dv = new DataView(v.buffer);
+  dv.setUint32(0, i);
+  dv.setUint32(4, version);
+  v.set(hash(v.subarray(0, 8)), 8);
+  return v;
+}
+
+function demo(args: string[]): void {
+  const n = Number(args[0] ?? 200_000);
+  const batch = 10_000;
+  const store = createMemoryStore();
+  const map = createMerkleMap({ store });
+  console.log("Helios — authenticated map demo (in-memory store)\n");
+
+  console.log(`1. Build: ${fmt(n)} accounts (32-byte keys, 100-byte values), committed every ${fmt(batch)} keys`);
+  const draft = map.draft();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += batch) {
+    for (let j = i; j < Math.min(n, i + batch); j++) draft.put(accountKey(j), accountValue(j, 1));
+    draft.commit();
+    const done = Math.min(n, i + batch);
+    const w = 30;
+    const bar = "#".repeat(Math.round((done / n) * w)).padEnd(w, ".");
+    process.stdout.write(`\r   [${bar}] ${fmt(done)}/${fmt(n)}`);
+  }
+  const v1 = draft.baseRoot;
+  const ms = performance.now() - t0;
+  console.log(
+    `\n   root v1 = ${short(v1)}  (${ms.toFixed(0)} ms, ${fmt(Math.round((n / ms) * 1000))} keys/s incl. key generation; ${fmt(store.size)} nodes)\n`,
+  );
+
+  console.log("2. Fork: open a draft on v1 — a fork is just a root, nothing is copied");
+  const t1 = performance.now();
+  const fork = map.draft(v1);
+  const forkUs = (performance.now() - t1) * 1000;
+  console.log(`   forked in ${forkUs.toFixed(1)} µs; store still holds ${fmt(store.size)} nodes\n`);
+
+  console.log("3. Write to the fork: 1,000 balance updates and 10 account deletions");
+  for (let i = 0; i < 1000; i++) fork.put(accountKey(i * 7), accountValue(i * 7, 2));
+  for (let i = 0; i < 10; i++) fork.delete(accountKey(n - 1 - i));
+  const v2 = fork.commit();
+  const k7 = accountKey(7);
+  console.log(`   root v2 = ${short(v2)}`);
+  console.log(
+    `   account 7 in v1: version ${new DataView((map.get(v1, k7) as Uint8Array).buffer).getUint32(4)}, in v2: version ${new DataView((map.get(v2, k7) as Uint8Array).buffer).getUint32(4)} (v1 untouched)\n`,
+  );
+
+  console.log("4. Prove against v2 with a standalone verifier that needs only the root");
+  const present = map.prove(v2, k7);
+  const okPresent = verifyValue(v2, k7, map.get(v2, k7), present);
+  console.log(`   account 7 present:  proof ${present.length} bytes, verifies: ${okPresent}`);
+  const gone = accountKey(n - 1);
+  const absent = map.prove(v2, gone);
+  const r = verifyProof(v2, gone, absent);
+  console.log(`   account ${fmt(n - 1)} absent: proof ${absent.length} bytes, verifies absence: ${!r.present}`);
+  const tampered = present.slice();
+  const mid = tampered.length >> 1;
+  tampered[mid] = (tampered[mid] as number) ^ 1;
+  console.log(`   the same proof with one bit flipped verifies: ${verifyValue(v2, k7, map.get(v2, k7), tampered)}\n`);
+
+  console.log("5. Diff v1 → v2, reading only subtrees whose hashes differ");
+  const stats = { nodesRead: 0 };
+  const t2 = performance.now();
+  const changes = map.diff(v1, v2, stats);
+  const diffMs = performance.now() - t2;
+  const updated = changes.filter((c) => c.before && c.after).length;
+  const removed = changes.filter((c) => !c.after).length;
+  console.log(
+    `   ${fmt(changes.length)} changes (${fmt(updated)} updated, ${fmt(removed)} removed) in ${diffMs.toFixed(1)} ms, reading ${fmt(stats.nodesRead)} of ${fmt(store.size)} nodes`,
+  );
+  for (const c of changes.slice(0, 3)) {
+    console.log(`   ${short(c.key)}  ${c.before ? "updated" : "added"}${c.after ? "" : " → removed"}`);
+  }
+  console.log("\nDone. Run `npm test` for the test suite and `npm run bench` for the benchmarks.");
+}
+
+const [cmd, ...rest] = process.argv.slice(2);
+if (cmd === "demo" || cmd === undefined) demo(rest);
+else {
+  console.error(`helios: unknown command ${cmd}\nusage: helios demo [accounts]`);
+  process.exit(2);
+}

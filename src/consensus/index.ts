@@ -1,0 +1,4 @@
+/**
+ * consensus — reserved for a later issue (see ARCHITECTURE.md). Exports nothing yet.
+ */
+export {};

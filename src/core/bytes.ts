@@ -1,0 +1,139 @@
+/**
+ * core/bytes — byte helpers and the canonical varint (unsigned LEB128).
+ *
+ * Invariants: varints are minimal (no redundant 0x80 continuation bytes) and
+ * at most 5 bytes (values < 2^32); decoders reject anything else with
+ * CODEC_MALFORMED. Nothing here allocates unless its name says it returns a
+ * new array.
+ * Costs: all O(length); no hex strings on hot paths (hex is for humans).
+ */
+import { HeliosError } from "./errors.js";
+
+/** Lexicographic byte order; a proper prefix sorts first. Returns -1, 0 or 1. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Compares a[aOff..aOff+n) with b[bOff..bOff+n). */
+export function equalRange(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[aOff + i] !== b[bOff + i]) return false;
+  return true;
+}
+
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+const HEX = "0123456789abcdef";
+export function bytesToHex(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) {
+    const x = b[i] as number;
+    s += HEX[x >> 4] + (HEX[x & 15] as string);
+  }
+  return s;
+}
+
+export function hexToBytes(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
+    throw new HeliosError("INVALID_ARGUMENT", { hex: hex.slice(0, 80) }, "not an even-length hex string");
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+export function utf8(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+/** Number of bytes the varint of `v` takes (v must be a u32). */
+export function varintSize(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+/** Writes the varint of `v` at buf[off] and returns the offset after it. */
+export function writeVarint(buf: Uint8Array, off: number, v: number): number {
+  while (v >= 0x80) {
+    buf[off++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[off++] = v;
+  return off;
+}
+
+/**
+ * A reusable cursor for decoding. `readVarint` leaves the value in `value`
+ * and advances `pos`; no allocation per read.
+ */
+export class Reader {
+  buf: Uint8Array;
+  pos: number;
+  end: number;
+  value: number;
+  constructor(buf: Uint8Array, pos = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    this.value = 0;
+  }
+  fail(what: string): never {
+    throw new HeliosError("CODEC_MALFORMED", { pos: this.pos, end: this.end }, what);
+  }
+  byte(): number {
+    if (this.pos >= this.end) this.fail("truncated");
+    return this.buf[this.pos++] as number;
+  }
+  varint(): number {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 5; i++) {
+      const b = this.byte();
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        // Minimal encoding: a final zero byte after a continuation is redundant.
+        if (b === 0 && i > 0) this.fail("non-minimal varint");
+        if (v > 0xffffffff) this.fail("varint over 32 bits");
+        return v;
+      }
+      mul *= 128;
+    }
+    return this.fail("varint too long");
+  }
+  /** Returns a view of the next n bytes (no copy). */
+  bytes(n: number): Uint8Array {
+    if (n > this.end - this.pos) this.fail("truncated");
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  skip(n: number): number {
+    if (n > this.end - this.pos) this.fail("truncated");
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+  done(): void {
+    if (this.pos !== this.end) this.fail("trailing bytes");
+  }
+}

@@ -1,0 +1,3 @@
+/** Helios public API. */
+export * from "./core/index.js";
+export * from "./merkle/index.js";

@@ -1,0 +1,18 @@
+/**
+ * merkle — the authenticated, ordered, content-addressed map (pure, no I/O).
+ * Lower layers: core. Must not import store/, history/ or anything above.
+ */
+export type { Change, DiffStats } from "./diff.js";
+export { Draft, type Op } from "./draft.js";
+export { createMerkleMap, MerkleMap, type MerkleMapOptions } from "./map.js";
+export { EMPTY_ROOT, MAX_KEY_BYTES, MAX_VALUE_BYTES } from "./node.js";
+export {
+  type Entry,
+  type KeyProofResult,
+  type RevealedLeaf,
+  verifyProof,
+  verifyRange,
+  verifyValue,
+} from "./proof.js";
+export type { ScanOptions } from "./read.js";
+export { createMemoryStore, MemoryStore, type NodeStore } from "./store.js";

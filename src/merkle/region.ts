@@ -1,0 +1,91 @@
+/**
+ * merkle/region — which keys a subtree can hold, and whether a query can
+ * touch it. Shared by iteration, the prover and the verifier, so that the
+ * prover prunes exactly what the verifier accepts as pruned.
+ *
+ * A region is a nibble path Q (path[0..len)): a prefix region holds every key
+ * whose nibbles start with Q; an exact region (a branch's terminal slot)
+ * holds only the key whose nibbles are exactly Q. Checks are conservative:
+ * `touches` may say true for a region that holds no key of the query, never
+ * false for one that does.
+ * Costs: O(len) nibble comparisons, no allocation.
+ */
+import { nib } from "./node.js";
+
+/** Compares nibble path p[0..len) with the nibbles of key: -1, 0 or 1 (a proper prefix sorts first). */
+export function comparePathKey(p: Uint8Array, len: number, key: Uint8Array): number {
+  const nk = key.length * 2;
+  const n = len < nk ? len : nk;
+  for (let i = 0; i < n; i++) {
+    const a = p[i] as number;
+    const b = nib(key, i);
+    if (a !== b) return a < b ? -1 : 1;
+  }
+  return len === nk ? 0 : len < nk ? -1 : 1;
+}
+
+/** True when p[0..len) is a prefix of (or equal to) the nibbles of key. */
+export function pathIsPrefixOf(p: Uint8Array, len: number, key: Uint8Array): boolean {
+  if (len > key.length * 2) return false;
+  for (let i = 0; i < len; i++) if (p[i] !== nib(key, i)) return false;
+  return true;
+}
+
+export interface Query {
+  /** May the region p[0..len) (exact or prefix) hold a key of this query? */
+  touches(p: Uint8Array, len: number, exact: boolean): boolean;
+  /** Is this concrete key part of the query? */
+  contains(key: Uint8Array): boolean;
+}
+
+export class PointQuery implements Query {
+  readonly key: Uint8Array;
+  constructor(key: Uint8Array) {
+    this.key = key;
+  }
+  touches(p: Uint8Array, len: number, exact: boolean): boolean {
+    if (exact) return len === this.key.length * 2 && pathIsPrefixOf(p, len, this.key);
+    return pathIsPrefixOf(p, len, this.key);
+  }
+  contains(key: Uint8Array): boolean {
+    const k = this.key;
+    if (k.length !== key.length) return false;
+    for (let i = 0; i < k.length; i++) if (k[i] !== key[i]) return false;
+    return true;
+  }
+}
+
+/** Keys in [start, end); `end` undefined means no upper bound. */
+export class RangeQuery implements Query {
+  readonly start: Uint8Array;
+  readonly end: Uint8Array | undefined;
+  constructor(start: Uint8Array, end: Uint8Array | undefined) {
+    this.start = start;
+    this.end = end;
+  }
+  touches(p: Uint8Array, len: number, exact: boolean): boolean {
+    if (exact) {
+      if (comparePathKey(p, len, this.start) < 0) return false;
+      return this.end === undefined || comparePathKey(p, len, this.end) < 0;
+    }
+    // Every key with prefix Q is below start when Q < start and Q is not a prefix of start.
+    if (comparePathKey(p, len, this.start) < 0 && !pathIsPrefixOf(p, len, this.start)) return false;
+    // Every key with prefix Q is ≥ end when Q itself (the smallest such string) is ≥ end.
+    if (this.end !== undefined && comparePathKey(p, len, this.end) >= 0) return false;
+    return true;
+  }
+  contains(key: Uint8Array): boolean {
+    if (compareKeys(key, this.start) < 0) return false;
+    return this.end === undefined || compareKeys(key, this.end) < 0;
+  }
+}
+
+function compareKeys(a: Uint8Array, b: Uint8Array): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}

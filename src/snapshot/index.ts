@@ -1,0 +1,4 @@
+/**
+ * snapshot — reserved for a later issue (see ARCHITECTURE.md). Exports nothing yet.
+ */
+export {};

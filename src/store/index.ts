@@ -1,0 +1,4 @@
+/**
+ * store — reserved for a later issue (see ARCHITECTURE.md). Exports nothing yet.
+ */
+export {};
