@@ -11,7 +11,7 @@
  */
 import { equalBytes, equalRange } from "../core/index.js";
 import { HASH_BYTES } from "../core/index.js";
-import { BranchView, isEmptyRoot, LeafView, parseBranch, parseLeaf, SLOTS, TAG_LEAF } from "./node.js";
+import { BranchView, isEmptyRoot, LeafView, parseBranch, parseLeaf, SLOTS, skipNib, TAG_LEAF } from "./node.js";
 import { load } from "./read.js";
 import type { NodeStore } from "./store.js";
 
@@ -86,7 +86,39 @@ function mergeJoin(a: [Uint8Array, Uint8Array][], b: [Uint8Array, Uint8Array][],
   }
 }
 
-/** Changes from version a to version b, in key order. */
+/**
+ * A subtree seen from a position inside its root's skip: the node whose id is
+ * at buf[off..], of which the first `cut` skip nibbles lie above the position
+ * being compared. `cut` is 0 for a whole node.
+ */
+interface Pos extends Ref {
+  cut: number;
+}
+
+/** Child refs of a parsed branch by slot (null for empty slots). */
+function childRefs(node: Uint8Array, bv: BranchView): (Pos | null)[] {
+  const out: (Pos | null)[] = [];
+  let i = 0;
+  for (let s = 0; s < SLOTS; s++) {
+    out.push(((bv.bitmap >> s) & 1) === 1 ? { buf: node, off: bv.childOff + i++ * HASH_BYTES, cut: 0 } : null);
+  }
+  return out;
+}
+
+/**
+ * Changes from version a to version b, in key order.
+ *
+ * Two subtrees are compared at the same nibble position. Equal ids end the
+ * walk there (an id commits to every key and value below it). Two branches
+ * with the same remaining skip are compared slot by slot. When one remaining
+ * skip is a proper prefix of the other, the longer side's whole subtree
+ * belongs in a single slot of the shorter side: that slot is compared with
+ * the longer side (cut past the shared nibbles and the slot nibble) and every
+ * other slot is reported removed or added. Only when the skips diverge, or a
+ * leaf meets a branch, are both sides listed and merge-joined, and then every
+ * listed key but at most one is a change, so the work stays proportional to
+ * the output.
+ */
 export function diffRoots(
   store: NodeStore,
   a: Uint8Array,
@@ -94,60 +126,65 @@ export function diffRoots(
   stats: DiffStats = { nodesRead: 0 },
 ): Change[] {
   const out: Change[] = [];
-  const ea = isEmptyRoot(a);
-  const eb = isEmptyRoot(b);
   if (equalBytes(a, b)) return out;
-  if (ea || eb) {
-    mergeJoin(
-      ea ? [] : leavesUnder(store, { buf: a, off: 0 }, stats),
-      eb ? [] : leavesUnder(store, { buf: b, off: 0 }, stats),
-      out,
-    );
-    return out;
-  }
-  // Tasks in a stack; children are pushed in reverse so results come out in key order.
-  const stack: [Ref | null, Ref | null][] = [
-    [
-      { buf: a, off: 0 },
-      { buf: b, off: 0 },
-    ],
+  const stack: [Pos | null, Pos | null][] = [
+    [isEmptyRoot(a) ? null : { buf: a, off: 0, cut: 0 }, isEmptyRoot(b) ? null : { buf: b, off: 0, cut: 0 }],
   ];
   const ba = new BranchView();
   const bb = new BranchView();
   while (stack.length > 0) {
-    const [ra, rb] = stack.pop() as [Ref | null, Ref | null];
+    const [ra, rb] = stack.pop() as [Pos | null, Pos | null];
     if (ra === null || rb === null) {
       mergeJoin(ra ? leavesUnder(store, ra, stats) : [], rb ? leavesUnder(store, rb, stats) : [], out);
       continue;
     }
+    if (equalRange(ra.buf, ra.off, rb.buf, rb.off, HASH_BYTES)) continue;
     const na = load(store, ra.buf, ra.off);
     const nb = load(store, rb.buf, rb.off);
-    stats.nodesRead += 2;
-    let same = na[0] !== TAG_LEAF && nb[0] !== TAG_LEAF;
-    if (same) {
-      parseBranch(na, 0, na.length, ba);
-      parseBranch(nb, 0, nb.length, bb);
-      same = ba.skipLen === bb.skipLen && equalRange(na, ba.skipOff, nb, bb.skipOff, (ba.skipLen + 1) >> 1);
+    if (na[0] === TAG_LEAF || nb[0] === TAG_LEAF) {
+      mergeJoin(leavesUnder(store, ra, stats), leavesUnder(store, rb, stats), out);
+      continue;
     }
-    if (!same) {
-      // Shapes differ: list both subtrees (their roots are already loaded once more; cheap) and merge.
+    stats.nodesRead += 2;
+    parseBranch(na, 0, na.length, ba);
+    parseBranch(nb, 0, nb.length, bb);
+    const la = ba.skipLen - ra.cut;
+    const lb = bb.skipLen - rb.cut;
+    const n = la < lb ? la : lb;
+    let j = 0;
+    while (j < n && skipNib(na, ba, ra.cut + j) === skipNib(nb, bb, rb.cut + j)) j++;
+    const kids: [Pos | null, Pos | null][] = [];
+    if (j < n) {
+      // The skips diverge: the two subtrees share no key.
       stats.nodesRead -= 2;
       mergeJoin(leavesUnder(store, ra, stats), leavesUnder(store, rb, stats), out);
       continue;
     }
-    const kids: [Ref | null, Ref | null][] = [];
-    let ia = 0;
-    let ib = 0;
-    for (let s = 0; s < SLOTS; s++) {
-      const ha = (ba.bitmap >> s) & 1;
-      const hb = (bb.bitmap >> s) & 1;
-      const ca = ha ? { buf: na, off: ba.childOff + ia++ * HASH_BYTES } : null;
-      const cb = hb ? { buf: nb, off: bb.childOff + ib++ * HASH_BYTES } : null;
-      if (ca === null && cb === null) continue;
-      if (ca !== null && cb !== null && equalRange(ca.buf, ca.off, cb.buf, cb.off, HASH_BYTES)) continue;
-      kids.push([ca, cb]);
+    if (la === lb) {
+      const ka = childRefs(na, ba);
+      const kb = childRefs(nb, bb);
+      for (let s = 0; s < SLOTS; s++) {
+        const ca = ka[s] as Pos | null;
+        const cb = kb[s] as Pos | null;
+        if (ca !== null || cb !== null) kids.push([ca, cb]);
+      }
+    } else if (la < lb) {
+      // b's subtree sits entirely in a's slot 1 + (b's next skip nibble).
+      const into = skipNib(nb, bb, rb.cut + la) + 1;
+      const ka = childRefs(na, ba);
+      for (let s = 0; s < SLOTS; s++) {
+        if (s === into) kids.push([ka[s] as Pos | null, { buf: rb.buf, off: rb.off, cut: rb.cut + la + 1 }]);
+        else if (ka[s] !== null) kids.push([ka[s] as Pos, null]);
+      }
+    } else {
+      const into = skipNib(na, ba, ra.cut + lb) + 1;
+      const kb = childRefs(nb, bb);
+      for (let s = 0; s < SLOTS; s++) {
+        if (s === into) kids.push([{ buf: ra.buf, off: ra.off, cut: ra.cut + lb + 1 }, kb[s] as Pos | null]);
+        else if (kb[s] !== null) kids.push([null, kb[s] as Pos]);
+      }
     }
-    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i] as [Ref | null, Ref | null]);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i] as [Pos | null, Pos | null]);
   }
   return out;
 }

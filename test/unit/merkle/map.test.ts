@@ -206,6 +206,31 @@ test("diff reads only the subtrees that differ", () => {
   assert.ok(stats.nodesRead <= 16, `read ${stats.nodesRead} nodes for one change`);
 });
 
+test("diff stays proportional to the change when a write reshapes a skip above unchanged subtrees", () => {
+  // Every key starts with 0x0a, so the root branch carries the skip "0a". One key
+  // under 0x0b moves that whole subtree one level down, below a new root with
+  // skip "0". The diff must find the old root inside the new one and read it
+  // once, not list 20,000 unchanged keys.
+  const map = createMerkleMap({ store: createMemoryStore() });
+  const d = map.draft();
+  for (let i = 0; i < 20000; i++) d.put(Uint8Array.of(0x0a, ...hash(b(i & 0xff, i >> 8))), b(1));
+  const r1 = d.commit();
+  d.put(b(0x0b, 1, 2, 3), s("new"));
+  d.put(Uint8Array.of(0x0a, ...hash(b(3, 3))), s("changed"));
+  const r2 = d.commit();
+  for (const [x, y, added, removed] of [
+    [r1, r2, 1, 0],
+    [r2, r1, 0, 1],
+  ] as const) {
+    const stats = { nodesRead: 0 };
+    const changes = map.diff(x, y, stats);
+    assert.equal(changes.length, 2);
+    assert.equal(changes.filter((c) => c.before === undefined).length, added);
+    assert.equal(changes.filter((c) => c.after === undefined).length, removed);
+    assert.ok(stats.nodesRead <= 24, `read ${stats.nodesRead} nodes for two changes`);
+  }
+});
+
 test("forks are O(1) and independent: drafts from one root and forks of a draft", () => {
   const map = createMerkleMap({ store: createMemoryStore() });
   const d = map.draft();
