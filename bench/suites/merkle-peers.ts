@@ -72,6 +72,12 @@ export interface MapInstance {
     count: number,
   ): Promise<number>;
   forks(): ForkVariant[];
+  /**
+   * Drops every version but the current one, where the implementation keeps
+   * old versions in memory (Helios' memory store does; a JS-object tree whose
+   * old versions are unreferenced is collected by V8 anyway). Optional.
+   */
+  keepOnlyCurrent?(): void;
 }
 
 export interface ImplFactory {
@@ -202,6 +208,8 @@ function ethereumjsFactory(useKeyHashing: boolean): ImplFactory {
     workloadNotes: {
       "insert+root": "trie.batch(ops) (a loop of put) then trie.root(); in-memory MapDB, no pruning (defaults)",
       "heap per key": "MapDB keeps every node ever written (default: no pruning)",
+      "heap per key (live)":
+        "not compacted: MapDB still holds stale nodes (with useNodePruning it would not, at a throughput cost)",
     },
     async create(keys) {
       const trie = await Trie.create({ useKeyHashing });
@@ -401,6 +409,7 @@ export const chainsafe: ImplFactory = {
       "index check + value merkleized to its leaf + createNodeFromProof(proof).root == root; not a key-value proof",
     "proof size": "leaf + witnesses (32 B each); a positional branch, no key, not a key-value proof",
     "heap per key": "old versions are garbage-collected (nothing keeps them)",
+    "heap per key (live)": "old versions are garbage-collected (nothing keeps them)",
   },
   async create(_keys, capacity, valueBytes) {
     useHashtree();

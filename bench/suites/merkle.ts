@@ -14,6 +14,7 @@
  *   proof size         median proof bytes over the sampled keys (bytes)
  *   fork @1K / @N      fork, then one write on the fork (ns)
  *   heap per key       (heapUsed + external) growth over the build / keys (bytes)
+ *   heap per key (live) the same, after dropping every version but the current one
  * Correctness guards (gets, proofs, a wrong-value proof, forks leaving the
  * source untouched) run per impl and throw on failure.
  *
@@ -48,6 +49,7 @@ const WORKLOADS = [
   "fork @1K",
   "fork @N",
   "heap per key",
+  "heap per key (live)",
 ] as const;
 type Workload = (typeof WORKLOADS)[number];
 
@@ -71,6 +73,7 @@ interface HeliosMerkleMap {
 }
 interface HeliosMerkleModule {
   createMemoryStore(): { readonly size: number };
+  copyReachable(from: { readonly size: number }, roots: readonly Uint8Array[]): { readonly size: number };
   createMerkleMap(opts: { store: unknown }): HeliosMerkleMap;
   EMPTY_ROOT: Uint8Array;
   verifyValue(root: Uint8Array, key: Uint8Array, value: Uint8Array | undefined, proof: Uint8Array): boolean;
@@ -81,10 +84,10 @@ const HELIOS_MODULE = "../../src/merkle/index.js";
 const HELIOS_PENDING = 1_000;
 
 class HeliosMap implements MapInstance {
-  private readonly map: HeliosMerkleMap;
-  private readonly d: HeliosDraft;
+  private map: HeliosMerkleMap;
+  private d: HeliosDraft;
   private r: Uint8Array;
-  readonly store: { readonly size: number };
+  store: { readonly size: number };
 
   constructor(
     private readonly m: HeliosMerkleModule,
@@ -93,6 +96,12 @@ class HeliosMap implements MapInstance {
     this.store = m.createMemoryStore();
     this.map = m.createMerkleMap({ store: this.store });
     this.r = m.EMPTY_ROOT;
+    this.d = this.map.draft(this.r);
+  }
+
+  keepOnlyCurrent(): void {
+    this.store = this.m.copyReachable(this.store, [this.r]);
+    this.map = this.m.createMerkleMap({ store: this.store });
     this.d = this.map.draft(this.r);
   }
 
@@ -212,7 +221,8 @@ function heliosFactory(m: HeliosMerkleModule): ImplFactory {
     keyed: true,
     workloadNotes: {
       "insert+root": "draft.apply(batch) then draft.commit() (returns the root)",
-      "heap per key": "memory store keeps the nodes of every committed version",
+      "heap per key": "the memory store keeps the nodes of every committed version (no GC in this row)",
+      "heap per key (live)": "copyReachable(store, [root]) into a fresh memory store: the current version only",
     },
     async create(keys) {
       return new HeliosMap(m, keys);
@@ -223,7 +233,7 @@ function heliosFactory(m: HeliosMerkleModule): ImplFactory {
 async function loadHelios(): Promise<ImplFactory | string> {
   try {
     const m = (await import(HELIOS_MODULE)) as HeliosMerkleModule;
-    for (const f of ["createMemoryStore", "createMerkleMap", "verifyValue"] as const) {
+    for (const f of ["createMemoryStore", "createMerkleMap", "verifyValue", "copyReachable"] as const) {
       if (typeof m[f] !== "function") return `src/merkle/index.js has no ${f}()`;
     }
     if (!(m.EMPTY_ROOT instanceof Uint8Array)) return "src/merkle/index.js has no EMPTY_ROOT";
@@ -445,6 +455,12 @@ async function benchImpl(f: ImplFactory, p: Params): Promise<Result[]> {
   }
   gc();
   const heapPerKey = (memBytes() - m0) / n;
+  // The live set: the current version only. An implementation that keeps old
+  // versions in memory drops them first (Helios copies the current version's
+  // nodes into a fresh memory store); for the others this reads the same.
+  inst.keepOnlyCurrent?.();
+  gc();
+  const heapPerKeyLive = (memBytes() - m0) / n;
   const insertRate = (n * 1e9) / Number(insertNs);
   await guard(f, inst, cur, n, "after insert");
   add("insert+root", insertRate, "keys/s", "higher", `N=${fmtK(n)}, batches of ${fmtK(BATCH)}`);
@@ -527,6 +543,13 @@ async function benchImpl(f: ImplFactory, p: Params): Promise<Result[]> {
     "bytes",
     "lower",
     `N=${fmtK(n)}; (heapUsed + external) growth over the build / N, gc() before each reading (external already includes arrayBuffers); raw key+value = ${KEY_BYTES + VALUE_BYTES} B/key`,
+  );
+  add(
+    "heap per key (live)",
+    heapPerKeyLive,
+    "bytes",
+    "lower",
+    `N=${fmtK(n)}; measured right after the build, like "heap per key"; raw key+value = ${KEY_BYTES + VALUE_BYTES} B/key`,
   );
   inst = null;
   sink += inst === null ? 0 : 1;

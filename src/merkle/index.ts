@@ -15,4 +15,5 @@ export {
   verifyValue,
 } from "./proof.js";
 export type { ScanOptions } from "./read.js";
+export { copyReachable, countReachable } from "./reachable.js";
 export { createMemoryStore, MemoryStore, type NodeStore } from "./store.js";
