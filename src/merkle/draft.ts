@@ -433,7 +433,7 @@ function isEmpty(id: Uint8Array): boolean {
 }
 
 /** Hashes and stores the mutable tree under `top`; returns its id (a new array). */
-function commitTree(store: NodeStore, sc: CommitScratch, top: WLeaf | WBranch): Uint8Array {
+export function commitTree(store: NodeStore, sc: CommitScratch, top: WLeaf | WBranch): Uint8Array {
   // Pre-order collection; reversed, every child precedes its parent.
   const order: (WLeaf | WBranch)[] = [];
   const stack: (WLeaf | WBranch)[] = [top];
@@ -524,11 +524,13 @@ function commitTree(store: NodeStore, sc: CommitScratch, top: WLeaf | WBranch): 
   }
 
   // ---- branches, one height at a time ----
-  // kidSlots keeps each branch's ordered child slots (for encoding); `cur`
-  // is the working list the inner rounds shrink.
-  let kidSlots = grownI32(sc.ints, branches * SLOTS);
-  sc.ints = kidSlots;
-  const kidStart = new Int32Array(branches + 1);
+  // Each branch gets a block of consecutive slots holding its child ids in
+  // slot order: stored children are copied in runs straight from the stored
+  // parent's encoding, rebuilt children from their own (already hashed)
+  // slots, all with native copies. The inner rounds then pair neighbours
+  // within each block, and the encoding takes the block in one copy.
+  const blockOf = new Int32Array(branches);
+  const countOf = new Int32Array(branches);
   const bitmaps = new Int32Array(branches);
   const allBranches: WBranch[] = [];
   for (let h = 1; h <= maxH; h++) {
@@ -541,35 +543,64 @@ function commitTree(store: NodeStore, sc: CommitScratch, top: WLeaf | WBranch): 
       const b = lvl[bi] as WBranch;
       const idx = first + bi;
       allBranches.push(b);
-      let p = kidStart[idx] as number;
+      const blk = nextSlot;
+      let dst = blk * HASH_BYTES;
       let bm = 0;
+      let runFrom = -1;
+      let runTo = -1;
+      const base = b.base;
       for (let s = 0; s < SLOTS; s++) {
         const k = b.kids[s];
         if (k === null || k === undefined) continue;
         bm |= 1 << s;
         if (typeof k === "number") {
-          const slot = nextSlot++;
-          const base = b.base as Uint8Array;
-          const so = slot * HASH_BYTES;
-          for (let i = 0; i < HASH_BYTES; i++) slab[so + i] = base[k + i] as number;
-          kidSlots[p++] = slot;
-        } else kidSlots[p++] = k.slot;
+          if (k === runTo) runTo += HASH_BYTES;
+          else {
+            if (runFrom >= 0) {
+              slab.set((base as Uint8Array).subarray(runFrom, runTo), dst);
+              dst += runTo - runFrom;
+            }
+            runFrom = k;
+            runTo = k + HASH_BYTES;
+          }
+        } else {
+          if (runFrom >= 0) {
+            slab.set((base as Uint8Array).subarray(runFrom, runTo), dst);
+            dst += runTo - runFrom;
+            runFrom = -1;
+            runTo = -1;
+          }
+          slab.copyWithin(dst, k.slot * HASH_BYTES, k.slot * HASH_BYTES + HASH_BYTES);
+          dst += HASH_BYTES;
+        }
       }
+      if (runFrom >= 0) {
+        slab.set((base as Uint8Array).subarray(runFrom, runTo), dst);
+        dst += runTo - runFrom;
+      }
+      const count = (dst - blk * HASH_BYTES) / HASH_BYTES;
+      nextSlot += count;
+      blockOf[idx] = blk;
+      countOf[idx] = count;
       bitmaps[idx] = bm;
-      kidStart[idx + 1] = p;
     }
     // Inner rounds: pair neighbours within each branch's list, carrying an odd last item.
-    sc.ints2 = grownI32(sc.ints2, (kidStart[first + nb] as number) - (kidStart[first] as number));
-    const cur = sc.ints2;
     const segLen = new Int32Array(nb);
     const segOff = new Int32Array(nb);
     let m = 0;
     for (let bi = 0; bi < nb; bi++) {
-      const a = kidStart[first + bi] as number;
-      const e = kidStart[first + bi + 1] as number;
       segOff[bi] = m;
-      segLen[bi] = e - a;
-      for (let i = a; i < e; i++) cur[m++] = kidSlots[i] as number;
+      const c = countOf[first + bi] as number;
+      segLen[bi] = c;
+      m += c;
+    }
+    sc.ints2 = grownI32(sc.ints2, m);
+    const cur = sc.ints2;
+    for (let bi = 0; bi < nb; bi++) {
+      const blk = blockOf[first + bi] as number;
+      const so = segOff[bi] as number;
+      const c = segLen[bi] as number;
+      for (let i = 0; i < c; i++) cur[so + i] = blk + i;
     }
     for (;;) {
       let pairs = 0;
@@ -616,7 +647,6 @@ function commitTree(store: NodeStore, sc: CommitScratch, top: WLeaf | WBranch): 
     }
     offs[nb] = o;
     hashMany(msg, offs, nb, sc.slab, outSlots, K_NODE);
-    kidSlots = sc.ints;
   }
 
   // ---- write the new nodes ----
@@ -629,18 +659,14 @@ function commitTree(store: NodeStore, sc: CommitScratch, top: WLeaf | WBranch): 
   }
   for (let bi = 0; bi < allBranches.length; bi++) {
     const b = allBranches[bi] as WBranch;
-    const a = kidStart[bi] as number;
-    const e = kidStart[bi + 1] as number;
-    const len = 1 + branchHeaderSize(b.skip.length) + (e - a) * HASH_BYTES;
+    const blk = blockOf[bi] as number;
+    const count = countOf[bi] as number;
+    const len = 1 + branchHeaderSize(b.skip.length) + count * HASH_BYTES;
     sc.enc = grownU8(sc.enc, len);
     const enc = sc.enc;
     enc[0] = TAG_BRANCH;
-    let o = writeBranchHeader(enc, 1, b.skip, 0, b.skip.length, bitmaps[bi] as number);
-    for (let i = a; i < e; i++) {
-      const so = (kidSlots[i] as number) * HASH_BYTES;
-      for (let j = 0; j < HASH_BYTES; j++) enc[o + j] = slab[so + j] as number;
-      o += HASH_BYTES;
-    }
+    const o = writeBranchHeader(enc, 1, b.skip, 0, b.skip.length, bitmaps[bi] as number);
+    enc.set(slab.subarray(blk * HASH_BYTES, (blk + count) * HASH_BYTES), o);
     store.put(slab, b.slot * HASH_BYTES, enc, 0, len);
   }
   return slab.slice(top.slot * HASH_BYTES, top.slot * HASH_BYTES + HASH_BYTES);
