@@ -15,6 +15,7 @@
  *   fork @1K / @N      fork, then one write on the fork (ns)
  *   heap per key       (heapUsed + external) growth over the build / keys (bytes)
  *   heap per key (live) the same, after dropping every version but the current one
+ *   fork only          a fork of the current version, with no write (ns)
  * Correctness guards (gets, proofs, a wrong-value proof, forks leaving the
  * source untouched) run per impl and throw on failure.
  *
@@ -48,6 +49,8 @@ const WORKLOADS = [
   "proof size",
   "fork @1K",
   "fork @N",
+  "fork only @1K",
+  "fork only @N",
   "heap per key",
   "heap per key (live)",
 ] as const;
@@ -68,6 +71,7 @@ interface HeliosDraft {
 }
 interface HeliosMerkleMap {
   draft(root?: Uint8Array): HeliosDraft;
+  update(root: Uint8Array, ops: ReadonlyArray<{ key: Uint8Array; value?: Uint8Array | null }>): Uint8Array;
   get(root: Uint8Array, key: Uint8Array): Uint8Array | undefined;
   prove(root: Uint8Array, key: Uint8Array): Uint8Array;
 }
@@ -92,6 +96,7 @@ class HeliosMap implements MapInstance {
   constructor(
     private readonly m: HeliosMerkleModule,
     private readonly keys: readonly Uint8Array[],
+    private readonly viaDraft: boolean,
   ) {
     this.store = m.createMemoryStore();
     this.map = m.createMerkleMap({ store: this.store });
@@ -108,8 +113,19 @@ class HeliosMap implements MapInstance {
   async writeBatch(idx: Uint32Array, vals: readonly Uint8Array[]): Promise<void> {
     const ops: { key: Uint8Array; value: Uint8Array }[] = new Array(idx.length);
     for (let j = 0; j < idx.length; j++) ops[j] = { key: this.keys[idx[j]!]!, value: vals[j]! };
-    this.d.apply(ops);
-    this.r = this.d.commit();
+    if (this.viaDraft) {
+      this.d.apply(ops);
+      this.r = this.d.commit();
+    } else {
+      this.r = this.map.update(this.r, ops);
+      this.d = this.map.draft(this.r);
+    }
+  }
+
+  async forkOnly(count: number): Promise<number> {
+    let sum = 0;
+    for (let j = 0; j < count; j++) sum += this.map.draft(this.r) === this.d ? 0 : 1;
+    return sum;
   }
 
   root(): Uint8Array {
@@ -214,30 +230,36 @@ class HeliosMap implements MapInstance {
   }
 }
 
-function heliosFactory(m: HeliosMerkleModule): ImplFactory {
+function heliosFactory(m: HeliosMerkleModule, viaDraft: boolean): ImplFactory {
+  const write = viaDraft
+    ? "draft.apply(batch) then draft.commit() (the interactive working-set path)"
+    : "map.update(root, batch) (the batch path: sorted ops, each touched node rebuilt once)";
   return {
-    impl: "helios",
+    impl: viaDraft ? "helios (draft)" : "helios",
     slow: false,
     keyed: true,
     workloadNotes: {
-      "insert+root": "draft.apply(batch) then draft.commit() (returns the root)",
+      "insert+root": write,
+      "10K updates+root": write,
       "heap per key": "the memory store keeps the nodes of every committed version (no GC in this row)",
       "heap per key (live)": "copyReachable(store, [root]) into a fresh memory store: the current version only",
+      "fork only @1K": "map.draft(root): a working set on a root; nothing is copied",
+      "fork only @N": "map.draft(root): a working set on a root; nothing is copied",
     },
     async create(keys) {
-      return new HeliosMap(m, keys);
+      return new HeliosMap(m, keys, viaDraft);
     },
   };
 }
 
-async function loadHelios(): Promise<ImplFactory | string> {
+async function loadHelios(): Promise<ImplFactory[] | string> {
   try {
     const m = (await import(HELIOS_MODULE)) as HeliosMerkleModule;
     for (const f of ["createMemoryStore", "createMerkleMap", "verifyValue", "copyReachable"] as const) {
       if (typeof m[f] !== "function") return `src/merkle/index.js has no ${f}()`;
     }
     if (!(m.EMPTY_ROOT instanceof Uint8Array)) return "src/merkle/index.js has no EMPTY_ROOT";
-    return heliosFactory(m);
+    return [heliosFactory(m, false), heliosFactory(m, true)];
   } catch (e) {
     return `cannot import ${HELIOS_MODULE}: ${(e as Error).message}`;
   }
@@ -532,6 +554,10 @@ async function benchImpl(f: ImplFactory, p: Params): Promise<Result[]> {
       log(`${f.impl}${v.suffix}: ${w} ${ns.toFixed(0)} ns`);
       add(w, ns, "ns", "lower", `${v.note}; map of ${fmtK(size)} keys`, v.suffix);
     }
+    const onlyW = (w === "fork @1K" ? "fork only @1K" : "fork only @N") as Workload;
+    const onlyNs = await nsPerOp((_from, count) => m.forkOnly(count), p.targetMs, p.rounds);
+    log(`${f.impl}: ${onlyW} ${onlyNs.toFixed(0)} ns`);
+    add(onlyW, onlyNs, "ns", "lower", `a fork of a map of ${fmtK(size)} keys, with no write`);
     if (!bytesEqual(m.root(), rootBefore)) fail(f.impl, `${w}: writes on forks changed the source root`);
     await guard(f, m, mcur, size, `${w}: source after forks`);
   }
@@ -579,7 +605,7 @@ export async function run(mode: "quick" | "full"): Promise<Result[]> {
   const factories: ImplFactory[] = [];
   const helios = !wanted || wanted.includes("helios") ? await loadHelios() : "not selected (MERKLE_IMPLS)";
   if (typeof helios === "string") log(`SKIPPING helios: ${helios}`);
-  else factories.push(helios);
+  else factories.push(...helios);
   const peers: [string, ImplFactory][] = [
     ["ethereumjs", ethereumjs],
     ["ethereumjs-kh", ethereumjsKeyHashing],

@@ -23,6 +23,12 @@ function accountValue(i: number, version: number): Uint8Array {
   return v;
 }
 
+/** The version field of an account value. Values may share an ArrayBuffer with others: always honour byteOffset. */
+function versionOf(v: Uint8Array | undefined): number {
+  if (v === undefined) return -1;
+  return new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(4);
+}
+
 function demo(args: string[]): void {
   const n = Number(args[0] ?? 200_000);
   const batch = 10_000;
@@ -60,7 +66,7 @@ function demo(args: string[]): void {
   const k7 = accountKey(7);
   console.log(`   root v2 = ${short(v2)}`);
   console.log(
-    `   account 7 in v1: version ${new DataView((map.get(v1, k7) as Uint8Array).buffer).getUint32(4)}, in v2: version ${new DataView((map.get(v2, k7) as Uint8Array).buffer).getUint32(4)} (v1 untouched)\n`,
+    `   account 7 in v1: version ${versionOf(map.get(v1, k7))}, in v2: version ${versionOf(map.get(v2, k7))} (v1 untouched)\n`,
   );
 
   console.log("4. Prove against v2 with a standalone verifier that needs only the root");

@@ -24,7 +24,7 @@
  * touched; get O(depth); fork O(1); commit O(dirty nodes) with
  * ≈ (levels × 6) native hashing calls.
  */
-import { equalBytes } from "../core/index.js";
+import { copyBytes, equalBytes } from "../core/index.js";
 import { HeliosError } from "../core/index.js";
 import { HASH_BYTES, hashMany, hashPairs } from "../core/index.js";
 import {
@@ -215,7 +215,7 @@ export class Draft {
     for (;;) {
       if (node === null) return undefined;
       if (typeof node === "number") return getAt(this.store, base, node, key, depth);
-      if (node instanceof WLeaf) return equalBytes(node.key, key) ? node.value.slice() : undefined;
+      if (node instanceof WLeaf) return equalBytes(node.key, key) ? copyBytes(node.value) : undefined;
       const s = node.skip;
       for (let j = 0; j < s.length; j++) {
         if (depth + j >= nk || s[j] !== nib(key, depth + j)) return undefined;
@@ -232,7 +232,7 @@ export class Draft {
   put(key: Uint8Array, value: Uint8Array): void {
     checkKey(key);
     checkValue(value);
-    this.putUnchecked(key.slice(), value.slice());
+    this.putUnchecked(copyBytes(key), copyBytes(value));
   }
 
   delete(key: Uint8Array): boolean {
@@ -249,7 +249,7 @@ export class Draft {
     }
     for (const op of ops) {
       if (op.value === undefined || op.value === null) this.deleteUnchecked(op.key);
-      else this.putUnchecked(op.key.slice(), op.value.slice());
+      else this.putUnchecked(copyBytes(op.key), copyBytes(op.value));
     }
   }
 

@@ -4,7 +4,11 @@
  * A version is a root (32 bytes). Reads, proofs, scans and diffs take the
  * root they read; writes go through a Draft (the L0 working set) opened on a
  * root. Opening a draft or keeping a root is a fork: O(1), nothing copied.
- * Costs: see draft.ts, read.ts, proof.ts, diff.ts.
+ * Values handed out are copies: writing into one never changes the map. Small
+ * copies are views into shared 64 KiB arenas (core/bytes `copyOut`), like
+ * Node's pooled Buffers, so a value's `.buffer` is not its own: read it
+ * through `byteOffset`/`byteLength`, or use the Uint8Array itself.
+ * Costs: see draft.ts, read.ts, proof.ts, diff.ts, update.ts.
  */
 import { HeliosError } from "../core/index.js";
 import { type Change, type DiffStats, diffRoots } from "./diff.js";

@@ -7,7 +7,7 @@
  * Costs: get O(depth) node lookups (≈ log16 n); a scan O(depth + results),
  * skipping every subtree whose key region lies outside the range.
  */
-import { equalRange } from "../core/index.js";
+import { copyBytes, copyOut, equalRange } from "../core/index.js";
 import { HeliosError } from "../core/index.js";
 import { HASH_BYTES } from "../core/index.js";
 import {
@@ -57,7 +57,7 @@ export function getAt(
     if (node[0] === TAG_LEAF) {
       parseLeaf(node, 0, node.length, lv);
       if (lv.keyLen !== key.length || !equalRange(node, lv.keyOff, key, 0, key.length)) return undefined;
-      return node.slice(lv.valueOff, lv.valueOff + lv.valueLen);
+      return copyOut(node, lv.valueOff, lv.valueLen);
     }
     parseBranch(node, 0, node.length, bv);
     const sl = bv.skipLen;
@@ -149,7 +149,7 @@ export function* scan(store: NodeStore, root: Uint8Array, opts: ScanOptions = {}
     if (node[0] === TAG_LEAF) {
       parseLeaf(node, 0, node.length, lv2);
       const key = node.subarray(lv2.keyOff, lv2.keyOff + lv2.keyLen);
-      if (q.contains(key)) yield [key.slice(), node.slice(lv2.valueOff, lv2.valueOff + lv2.valueLen)];
+      if (q.contains(key)) yield [copyBytes(key), copyOut(node, lv2.valueOff, lv2.valueLen)];
       else if (q.end !== undefined && compare(key, q.end) >= 0) return;
       continue;
     }
