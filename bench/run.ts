@@ -8,6 +8,7 @@ type Suite = (mode: "quick" | "full") => Promise<Result[]>;
 const suites: Record<string, () => Promise<Suite>> = {
   hash: async () => (await import("./suites/hash.js")).run,
   merkle: async () => (await import("./suites/merkle.js")).run,
+  internals: async () => (await import("./suites/internals.js")).run,
 };
 
 const mode = benchMode();

@@ -96,8 +96,21 @@ export class WBranch {
 const NO_SKIP = new Uint8Array(0);
 let nextOwner = 1;
 
-function emptyKids(): Kid[] {
+export function emptyKids(): Kid[] {
   return [null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null];
+}
+
+/** The kids of a parsed stored branch: each present slot holds the offset of its child's id in the encoding. */
+export function storedKids(v: BranchView): Kid[] {
+  const kids = emptyKids();
+  let c = v.childOff;
+  for (let s = 0; s < SLOTS; s++) {
+    if ((v.bitmap >> s) & 1) {
+      kids[s] = c;
+      c += HASH_BYTES;
+    }
+  }
+  return kids;
 }
 
 /** Nibbles key[from..to) as a new one-nibble-per-byte array. */
@@ -279,15 +292,7 @@ export class Draft {
         skip[i] = (i & 1) === 0 ? b >> 4 : b & 15;
       }
     }
-    const kids = emptyKids();
-    let c = v.childOff;
-    for (let s = 0; s < SLOTS; s++) {
-      if ((v.bitmap >> s) & 1) {
-        kids[s] = c;
-        c += HASH_BYTES;
-      }
-    }
-    return new WBranch(this.owner, skip, kids, bytes, v.count);
+    return new WBranch(this.owner, skip, storedKids(v), bytes, v.count);
   }
 
   /** Returns parent.kids[slot] as a node this draft may mutate (opening or cloning it). */

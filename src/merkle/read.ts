@@ -7,7 +7,7 @@
  * Costs: get O(depth) node lookups (≈ log16 n); a scan O(depth + results),
  * skipping every subtree whose key region lies outside the range.
  */
-import { copyBytes, copyOut, equalRange } from "../core/index.js";
+import { compareBytes, copyBytes, copyOut, equalRange } from "../core/index.js";
 import { HeliosError } from "../core/index.js";
 import { HASH_BYTES } from "../core/index.js";
 import {
@@ -22,7 +22,7 @@ import {
   skipNib,
   TAG_LEAF,
 } from "./node.js";
-import { RangeQuery } from "./region.js";
+import { comparePathKey, RangeQuery } from "./region.js";
 import type { NodeStore } from "./store.js";
 
 export function missing(id: Uint8Array, off: number): never {
@@ -113,15 +113,11 @@ export function rangeOf(opts: ScanOptions): RangeQuery {
   let end = opts.end;
   if (opts.prefix !== undefined) {
     const p = opts.prefix;
-    if (compare(p, start) > 0) start = p;
+    if (compareBytes(p, start) > 0) start = p;
     const pe = prefixEnd(p);
-    if (pe !== undefined && (end === undefined || compare(pe, end) < 0)) end = pe;
+    if (pe !== undefined && (end === undefined || compareBytes(pe, end) < 0)) end = pe;
   }
   return new RangeQuery(start, end);
-}
-
-function compare(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
 }
 
 /**
@@ -150,14 +146,14 @@ export function* scan(store: NodeStore, root: Uint8Array, opts: ScanOptions = {}
       parseLeaf(node, 0, node.length, lv2);
       const key = node.subarray(lv2.keyOff, lv2.keyOff + lv2.keyLen);
       if (q.contains(key)) yield [copyBytes(key), copyOut(node, lv2.valueOff, lv2.valueLen)];
-      else if (q.end !== undefined && compare(key, q.end) >= 0) return;
+      else if (q.end !== undefined && compareBytes(key, q.end) >= 0) return;
       continue;
     }
     parseBranch(node, 0, node.length, bv2);
     for (let j = 0; j < bv2.skipLen; j++) path[len + j] = skipNib(node, bv2, j);
     len += bv2.skipLen;
     if (!q.touches(path, len, false)) {
-      if (q.end !== undefined && comparePath(path, len, q.end) >= 0) return;
+      if (q.end !== undefined && comparePathKey(path, len, q.end) >= 0) return;
       continue;
     }
     // Push children in reverse slot order so the smallest pops first.
@@ -182,15 +178,4 @@ export function* scan(store: NodeStore, root: Uint8Array, opts: ScanOptions = {}
       }
     }
   }
-}
-
-function comparePath(p: Uint8Array, len: number, key: Uint8Array): number {
-  const nk = key.length * 2;
-  const n = len < nk ? len : nk;
-  for (let i = 0; i < n; i++) {
-    const a = p[i] as number;
-    const b = nib(key, i);
-    if (a !== b) return a < b ? -1 : 1;
-  }
-  return len === nk ? 0 : len < nk ? -1 : 1;
 }

@@ -10,6 +10,7 @@
  * false for one that does.
  * Costs: O(len) nibble comparisons, no allocation.
  */
+import { compareBytes } from "../core/index.js";
 import { nib } from "./node.js";
 
 /** Compares nibble path p[0..len) with the nibbles of key: -1, 0 or 1 (a proper prefix sorts first). */
@@ -75,17 +76,7 @@ export class RangeQuery implements Query {
     return true;
   }
   contains(key: Uint8Array): boolean {
-    if (compareKeys(key, this.start) < 0) return false;
-    return this.end === undefined || compareKeys(key, this.end) < 0;
+    if (compareBytes(key, this.start) < 0) return false;
+    return this.end === undefined || compareBytes(key, this.end) < 0;
   }
-}
-
-function compareKeys(a: Uint8Array, b: Uint8Array): number {
-  const n = a.length < b.length ? a.length : b.length;
-  for (let i = 0; i < n; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }

@@ -27,8 +27,19 @@
  * Costs: O(ops × log ops) to sort (a native float sort on 32-bit key
  * prefixes, then ties); O(touched nodes) store reads, allocations and writes.
  */
-import { compareBytes, HASH_BYTES, HeliosError } from "../core/index.js";
-import { type CommitScratch, checkKey, checkValue, commitTree, type Kid, type Op, WBranch, WLeaf } from "./draft.js";
+import { compareBytes, HeliosError } from "../core/index.js";
+import {
+  type CommitScratch,
+  checkKey,
+  checkValue,
+  commitTree,
+  emptyKids,
+  type Kid,
+  type Op,
+  storedKids,
+  WBranch,
+  WLeaf,
+} from "./draft.js";
 import {
   BranchView,
   EMPTY_ROOT,
@@ -59,10 +70,6 @@ type Res = WLeaf | WBranch | null | typeof SAME;
 
 const NO_SKIP = new Uint8Array(0);
 const PREFIX_SORT_MAX = 1 << 21;
-
-function emptyKids(): Kid[] {
-  return [null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null];
-}
 
 /** Big-endian value of the first 4 bytes of key (missing bytes count as 0). */
 function prefix32(k: Uint8Array): number {
@@ -176,14 +183,7 @@ class Updater {
     }
     // Every op goes below this branch: split them by slot.
     const d2 = depth + rem;
-    const kids = emptyKids();
-    let c = bv.childOff;
-    for (let s = 0; s < SLOTS; s++) {
-      if ((bv.bitmap >> s) & 1) {
-        kids[s] = c;
-        c += HASH_BYTES;
-      }
-    }
+    const kids = storedKids(bv);
     // Keep what the rest needs: the view is reused by the recursive calls.
     const skipLen = bv.skipLen;
     const skip = cut === skipLen ? NO_SKIP : skipNibbles(bytes, bv, cut, skipLen);
@@ -336,15 +336,7 @@ class Updater {
       skip.set(lead, 0);
       skip.set(tail, lead.length);
     }
-    const kids = emptyKids();
-    let c = bv.childOff;
-    for (let s = 0; s < SLOTS; s++) {
-      if ((bv.bitmap >> s) & 1) {
-        kids[s] = c;
-        c += HASH_BYTES;
-      }
-    }
-    return new WBranch(0, skip, kids, bytes, bv.count);
+    return new WBranch(0, skip, storedKids(bv), bytes, bv.count);
   }
 }
 
