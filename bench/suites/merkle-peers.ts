@@ -78,6 +78,12 @@ export interface MapInstance {
    * old versions are unreferenced is collected by V8 anyway). Optional.
    */
   keepOnlyCurrent?(): void;
+  /**
+   * Reads keys[idx[j % len]] for j in [from, from+count) through a read
+   * accelerator of the current version, where the implementation has one
+   * (Helios: a flat key → value view); returns a checksum. Optional.
+   */
+  getRangeFlat?(idx: Uint32Array, from: number, count: number): Promise<number>;
   /** Makes `count` forks of the current version and writes nothing; returns a checksum. */
   forkOnly(count: number): Promise<number>;
 }

@@ -4,6 +4,7 @@
  */
 export type { Change, DiffStats } from "./diff.js";
 export { Draft, type Op } from "./draft.js";
+export { createFlatView, FlatView } from "./flat.js";
 export { createMerkleMap, MerkleMap, type MerkleMapOptions } from "./map.js";
 export { EMPTY_ROOT, MAX_KEY_BYTES, MAX_VALUE_BYTES } from "./node.js";
 export {
