@@ -38,7 +38,7 @@ for (const f of [
 ]) {
   try {
     f();
-  } catch (e) {
+  } catch {
     s += 1;
   }
 }
