@@ -3,10 +3,11 @@
  * Lower layers: core. Must not import store/, history/ or anything above.
  */
 export type { Change, DiffStats } from "./diff.js";
+export { checkVersion, type VersionReport } from "./check.js";
 export { Draft, type Op } from "./draft.js";
 export { createFlatView, FlatView } from "./flat.js";
 export { createMerkleMap, MerkleMap, type MerkleMapOptions } from "./map.js";
-export { EMPTY_ROOT, MAX_KEY_BYTES, MAX_VALUE_BYTES } from "./node.js";
+export { EMPTY_ROOT, MAX_KEY_BYTES, MAX_VALUE_BYTES, nodeIdInto } from "./node.js";
 export {
   type Entry,
   type KeyProofResult,

@@ -283,3 +283,26 @@ export function innerRootInto(
   innerRootInto(ids, off, from + k, to, tmp, 32);
   hashInto(tmp, out, outOff, K_INNER);
 }
+
+/**
+ * Recomputes the id of an encoded node (leaf or branch) into out[outOff..].
+ * Throws MERKLE_NODE_MALFORMED for bytes that are not a canonical encoding.
+ * One call per hash (not batched): for checks and verifiers, not commits.
+ */
+export function nodeIdInto(bytes: Uint8Array, out: Uint8Array, outOff: number): void {
+  if (bytes.length === 0) malformed("empty node");
+  if (bytes[0] === TAG_LEAF) {
+    const lv = new LeafView();
+    parseLeaf(bytes, 0, bytes.length, lv);
+    const valueHash = new Uint8Array(HASH_BYTES);
+    hashInto(bytes.subarray(lv.valueOff, lv.valueOff + lv.valueLen), valueHash, 0);
+    leafIdInto(bytes.subarray(lv.keyOff, lv.keyOff + lv.keyLen), valueHash, 0, out, outOff);
+    return;
+  }
+  if (bytes[0] !== TAG_BRANCH) malformed("unknown node tag", { tag: bytes[0] });
+  const bv = new BranchView();
+  parseBranch(bytes, 0, bytes.length, bv);
+  const inner = new Uint8Array(HASH_BYTES);
+  innerRootInto(bytes, bv.childOff, 0, bv.count, inner, 0);
+  branchIdInto(bytes, 1, bv.childOff - 1, inner, 0, out, outOff);
+}

@@ -9,6 +9,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { isHeliosError } from "../../src/core/errors.js";
 import {
+  checkVersion,
   copyReachable,
   countReachable,
   createMemoryStore,
@@ -68,6 +69,14 @@ test("copyReachable keeps exactly the listed versions, and each reads back compl
             (e) => isHeliosError(e, "MERKLE_NODE_MISSING"),
           );
         }
+      });
+      // Every kept version passes the full integrity walk, in the original and in the copy.
+      roots.forEach((r, i) => {
+        if (!keep[i]) return;
+        const report = checkVersion(copy, r);
+        assert.equal(report.leaves, (models[i] as Map<string, string>).size);
+        assert.equal(report.nodes, countReachable(copy, [r]));
+        assert.deepEqual(checkVersion(store, r), report);
       });
       // Keeping every version keeps every node the store holds (a commit stores
       // only nodes of the version it produces).
