@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 /**
  * cli — the `helios` command. For now: `helios demo`, a tour of the
  * authenticated map (build, fork, prove, diff). Later issues add the store,

@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   MERKLE_NODE_MISSING: "A node reachable from the root is not in the store; the store is incomplete.",
   MERKLE_PROOF_MALFORMED: "A proof could not be parsed. Reject it and ask another peer.",
   MERKLE_PROOF_INVALID: "A proof parsed but does not prove the claim against the given root.",
+  MEMORY_STORE_FULL:
+    "An in-memory store or flat view reached its 16 GiB address space. Compact it (copyReachable) or use the durable store.",
   // store
   STORE_CORRUPT: "A stored node's bytes do not hash to its id. Restore from a snapshot or a peer.",
 } as const;

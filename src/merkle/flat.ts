@@ -29,13 +29,14 @@
  * misses; advance O(ops) on top of the update; memory ≈ key + value + 14
  * bytes per live entry, plus the table (8 bytes per slot, load ≤ 0.7).
  */
-import { copyOut, equalRange } from "../core/index.js";
+import { copyOut, equalRange, HeliosError } from "../core/index.js";
 import { checkKey, checkRoot, type Op } from "./draft.js";
 import type { MerkleMap } from "./map.js";
 
 const PAGE_BYTES = 1 << 24;
 const LOC_PAGE_SHIFT = 22;
 const LOC_OFF_MASK = (1 << LOC_PAGE_SHIFT) - 1;
+const MAX_PAGES = 1023;
 const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
 
 function keyLenAt(page: Uint8Array, po: number): number {
@@ -196,6 +197,10 @@ export class FlatView {
   private append(key: Uint8Array, value: Uint8Array): number {
     const need = (6 + key.length + value.length + 3) & ~3;
     if (this.pageUsed + need > this.page.length) {
+      // Locations are page << 22 | offset / 4 in 32 bits (plus one for "empty"): at most 1,023 pages.
+      if (this.pages.length >= MAX_PAGES) {
+        throw new HeliosError("MEMORY_STORE_FULL", { pages: this.pages.length, pageBytes: PAGE_BYTES });
+      }
       this.page = new Uint8Array(Math.max(PAGE_BYTES, need));
       this.pages.push(this.page);
       this.pageIndex = this.pages.length - 1;

@@ -39,6 +39,7 @@ export interface NodeStore {
 const PAGE_BYTES = 1 << 24;
 const LOC_PAGE_SHIFT = 22; // location = page << 22 | (offset >> 2)
 const LOC_OFF_MASK = (1 << LOC_PAGE_SHIFT) - 1;
+const MAX_PAGES = 1023;
 
 export class MemoryStore implements NodeStore {
   private pages: Uint8Array[];
@@ -125,6 +126,10 @@ export class MemoryStore implements NodeStore {
     }
     const need = (36 + len + 3) & ~3;
     if (this.pageUsed + need > this.page.length) {
+      // Locations are page << 22 | offset / 4 in 32 bits (plus one for "empty"): at most 1,023 pages.
+      if (this.pages.length >= MAX_PAGES) {
+        throw new HeliosError("MEMORY_STORE_FULL", { pages: this.pages.length, pageBytes: PAGE_BYTES });
+      }
       this.page = new Uint8Array(Math.max(PAGE_BYTES, need));
       this.pages.push(this.page);
       this.pageIndex = this.pages.length - 1;
