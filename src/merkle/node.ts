@@ -35,7 +35,7 @@
  */
 import { varintSize, writeVarint } from "../core/index.js";
 import { HeliosError } from "../core/index.js";
-import { HASH_BYTES, hashInto, keyFromContext } from "../core/index.js";
+import { HASH_BYTES, hashInto, hashPairs, keyFromContext } from "../core/index.js";
 
 export const TAG_LEAF = 0x00;
 export const TAG_BRANCH = 0x01;
@@ -260,9 +260,15 @@ export function branchIdInto(
   hashInto(headerMsg.subarray(0, headerLen + HASH_BYTES), out, outOff, K_NODE);
 }
 
+const innerSlab = new Uint8Array(HASH_BYTES * 2 * SLOTS);
+const innerTriples = new Int32Array(3 * SLOTS);
+
 /**
- * Inner root over ids[off + 32*i] for i in [from, to) into out[outOff..]. Recursive
- * with depth ≤ 5 (at most 17 items). Used by provers; commit batches instead.
+ * Inner root over ids[off + 32*i] for i in [from, to) into out[outOff..]
+ * (at most 17 items). Pairs neighbours bottom-up, carrying an odd last item,
+ * which equals the left-balanced tree of M10; one batched kernel call per
+ * round, so ⌈log2 n⌉ calls instead of n − 1. Used by provers and checks;
+ * commits batch whole tree levels instead.
  */
 export function innerRootInto(
   ids: Uint8Array,
@@ -272,16 +278,28 @@ export function innerRootInto(
   out: Uint8Array,
   outOff: number,
 ): void {
-  const n = to - from;
-  if (n === 1) {
-    out.set(ids.subarray(off + from * HASH_BYTES, off + (from + 1) * HASH_BYTES), outOff);
-    return;
+  let n = to - from;
+  const slab = innerSlab;
+  slab.set(ids.subarray(off + from * HASH_BYTES, off + to * HASH_BYTES), 0);
+  // Slots 0..n-1 hold the current round; each round writes its results in place.
+  while (n > 1) {
+    const pairs = n >> 1;
+    const t = innerTriples;
+    for (let i = 0; i < pairs; i++) {
+      t[3 * i] = 2 * i;
+      t[3 * i + 1] = 2 * i + 1;
+      t[3 * i + 2] = i;
+    }
+    // Items of one call must not read a slot another item writes: item i reads
+    // 2i, 2i+1 and writes i ≤ 2i, which only item i/2 reads, in this call; so
+    // write the results above the inputs and copy them down instead.
+    for (let i = 0; i < pairs; i++) t[3 * i + 2] = n + i;
+    hashPairs(slab, t, pairs, K_INNER);
+    slab.copyWithin(0, n * HASH_BYTES, (n + pairs) * HASH_BYTES);
+    if ((n & 1) === 1) slab.copyWithin(pairs * HASH_BYTES, (n - 1) * HASH_BYTES, n * HASH_BYTES);
+    n = pairs + (n & 1);
   }
-  const k = innerSplit(n);
-  const tmp = new Uint8Array(64);
-  innerRootInto(ids, off, from, from + k, tmp, 0);
-  innerRootInto(ids, off, from + k, to, tmp, 32);
-  hashInto(tmp, out, outOff, K_INNER);
+  out.set(slab.subarray(0, HASH_BYTES), outOff);
 }
 
 /**

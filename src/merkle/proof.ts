@@ -69,9 +69,35 @@ function nthSlot(bitmap: number, i: number): number {
   return -1;
 }
 
+/**
+ * Buffers a proof or a verification needs, reused from one call to the next
+ * (allocating them per call cost more than the hashing). `stack` holds the
+ * verifier's per-branch and per-split temporaries: a branch level takes at
+ * most its header plus 32 bytes, a split 64, and nesting is bounded by
+ * MAX_PATH branch levels of at most 5 splits each.
+ */
+class Scratch {
+  readonly path = new Uint8Array(MAX_PATH + 1);
+  readonly msg = new Uint8Array(MAX_KEY_BYTES * 2 + 64);
+  readonly stack = new Uint8Array(MAX_PATH * (MAX_KEY_BYTES + 8 + HASH_BYTES + 5 * 64) + 1024);
+  writerBuf: Uint8Array = new Uint8Array(1024);
+}
+let idleScratch: Scratch | null = null;
+function takeScratch(): Scratch {
+  const s = idleScratch ?? new Scratch();
+  idleScratch = null;
+  return s;
+}
+function giveScratch(s: Scratch): void {
+  idleScratch = s;
+}
+
 class Writer {
-  buf = new Uint8Array(1024);
+  buf: Uint8Array;
   len = 0;
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+  }
   ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let c = this.buf.length * 2;
@@ -104,12 +130,14 @@ class Prover {
   readonly store: NodeStore;
   readonly q: Query;
   readonly values: boolean;
-  readonly w = new Writer();
-  readonly path = new Uint8Array(MAX_PATH + 1);
-  constructor(store: NodeStore, q: Query, values: boolean) {
+  readonly w: Writer;
+  readonly path: Uint8Array;
+  constructor(store: NodeStore, q: Query, values: boolean, sc: Scratch) {
     this.store = store;
     this.q = q;
     this.values = values;
+    this.w = new Writer(sc.writerBuf);
+    this.path = sc.path;
   }
 
   node(idBuf: Uint8Array, idOff: number, len: number): void {
@@ -181,9 +209,15 @@ class Prover {
 
 function prove(store: NodeStore, root: Uint8Array, q: Query, values: boolean): Uint8Array {
   if (isEmptyRoot(root)) return Uint8Array.of(P_EMPTY);
-  const p = new Prover(store, q, values);
-  p.node(root, 0, 0);
-  return p.w.result();
+  const sc = takeScratch();
+  try {
+    const p = new Prover(store, q, values, sc);
+    p.node(root, 0, 0);
+    sc.writerBuf = p.w.buf; // keep a grown buffer for the next proof
+    return p.w.result();
+  } finally {
+    giveScratch(sc);
+  }
 }
 
 /** A proof that `key` is present (with its value's hash) or absent in the version `root`. */
@@ -221,12 +255,18 @@ class Verifier {
   readonly buf: Uint8Array;
   pos = 0;
   readonly q: Query;
-  readonly path = new Uint8Array(MAX_PATH + 1);
+  readonly path: Uint8Array;
   readonly leaves: RevealedLeaf[] = [];
-  readonly msg = new Uint8Array(MAX_KEY_BYTES * 2 + 64);
-  constructor(buf: Uint8Array, q: Query) {
+  readonly msg: Uint8Array;
+  readonly stack: Uint8Array;
+  /** Top of `stack`: temporaries of the frames being verified lie below it. */
+  sp = 0;
+  constructor(buf: Uint8Array, q: Query, sc: Scratch) {
     this.buf = buf;
     this.q = q;
+    this.path = sc.path;
+    this.msg = sc.msg;
+    this.stack = sc.stack;
   }
   byte(): number {
     if (this.pos >= this.buf.length) bad("truncated");
@@ -314,14 +354,16 @@ class Verifier {
         const b = this.buf[so + (j >> 1)] as number;
         this.path[len + j] = (j & 1) === 0 ? b >> 4 : b & 15;
       }
+      // The branch message header ‖ inner root is assembled on the scratch
+      // stack: the header now, the inner root when the children are done.
       const hLen = this.pos - hStart;
-      const header = this.buf.subarray(hStart, hStart + hLen);
-      const inner = new Uint8Array(HASH_BYTES);
-      this.inner(bitmap, 0, count, len2, inner, 0);
-      const msg = new Uint8Array(hLen + HASH_BYTES);
-      msg.set(header, 0);
-      msg.set(inner, hLen);
-      hashInto(msg, out, outOff, K_NODE);
+      const at = this.sp;
+      const st = this.stack;
+      for (let i = 0; i < hLen; i++) st[at + i] = this.buf[hStart + i] as number;
+      this.sp = at + hLen + HASH_BYTES;
+      this.inner(bitmap, 0, count, len2, st, at + hLen);
+      this.sp = at;
+      hashInto(st.subarray(at, at + hLen + HASH_BYTES), out, outOff, K_NODE);
       return;
     }
     bad("unknown tag", { tag, pos: this.pos - 1 });
@@ -351,10 +393,12 @@ class Verifier {
     }
     if (tag !== P_SPLIT) bad("expected HASH or SPLIT inside a branch", { tag });
     const m = innerSplit(to - from);
-    const pair = new Uint8Array(64);
-    this.inner(bitmap, from, from + m, len, pair, 0);
-    this.inner(bitmap, from + m, to, len, pair, HASH_BYTES);
-    hashInto(pair, out, outOff, K_INNER);
+    const at = this.sp;
+    this.sp = at + 2 * HASH_BYTES;
+    this.inner(bitmap, from, from + m, len, this.stack, at);
+    this.inner(bitmap, from + m, to, len, this.stack, at + HASH_BYTES);
+    this.sp = at;
+    hashInto(this.stack.subarray(at, at + 2 * HASH_BYTES), out, outOff, K_INNER);
   }
 }
 
@@ -370,13 +414,16 @@ function verifyWitness(root: Uint8Array, proof: Uint8Array, q: Query): RevealedL
     if (!isEmptyRoot(root)) invalid("proof of an empty map against a non-empty root");
     return [];
   }
-  const v = new Verifier(proof, q);
+  const sc = takeScratch();
+  const v = new Verifier(proof, q, sc);
   const got = new Uint8Array(HASH_BYTES);
   try {
     v.trie(0, false, got, 0);
   } catch (e) {
     if (e instanceof RangeError) bad("nesting too deep"); // stack exhaustion on hostile nesting
     throw e;
+  } finally {
+    giveScratch(sc);
   }
   if (v.pos !== proof.length) bad("trailing bytes", { pos: v.pos, length: proof.length });
   for (let i = 0; i < HASH_BYTES; i++) if (got[i] !== root[i]) invalid("the proof does not hash to the root");

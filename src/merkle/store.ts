@@ -27,7 +27,13 @@ import { HeliosError } from "../core/index.js";
 import { HASH_BYTES } from "../core/index.js";
 
 export interface NodeStore {
-  /** The encoded node whose id is id[idOff..idOff+32), or undefined. The view is read-only by contract. */
+  /**
+   * The encoded node whose id is id[idOff..idOff+32), or undefined. The
+   * returned bytes are read-only by contract and must stay valid and
+   * unchanged for as long as the caller holds them: walks keep parent nodes
+   * while they read children, and drafts keep the nodes they opened. (A store
+   * over a database whose reads return reused buffers must copy.)
+   */
   get(id: Uint8Array, idOff: number): Uint8Array | undefined;
   /** Stores node bytes src[srcOff..srcOff+len) under the id. Idempotent. */
   put(id: Uint8Array, idOff: number, src: Uint8Array, srcOff: number, len: number): void;
