@@ -58,6 +58,19 @@ export const P_SPLIT = 0x05;
 
 const MAX_PATH = MAX_KEY_BYTES * 2 + 1;
 
+/** The slots (as bits) of the children with index in [from, to), children counted in slot order. */
+function rangeBits(bitmap: number, from: number, to: number): number {
+  let bits = 0;
+  let i = 0;
+  for (let s = 0; s < 17 && i < to; s++) {
+    if ((bitmap >> s) & 1) {
+      if (i >= from) bits |= 1 << s;
+      i++;
+    }
+  }
+  return bits;
+}
+
 /** The slot of the i-th set bit of bitmap. */
 function nthSlot(bitmap: number, i: number): number {
   for (let s = 0; s < 17; s++) {
@@ -167,22 +180,17 @@ class Prover {
     w.byte(P_BRANCH);
     w.bytes(bytes, 1, bv.childOff - 1);
     for (let j = 0; j < bv.skipLen; j++) this.path[len + j] = skipNib(bytes, bv, j);
-    this.inner(bytes, bv, 0, bv.count, len + bv.skipLen);
+    const len2 = len + bv.skipLen;
+    this.inner(bytes, bv, 0, bv.count, len2, this.q.slotMask(this.path, len2));
   }
 
-  /** May child slot s of a branch whose path has length len hold a queried key? */
-  slotTouches(s: number, len: number): boolean {
-    if (s === 0) return this.q.touches(this.path, len, true);
-    this.path[len] = s - 1;
-    return this.q.touches(this.path, len + 1, false);
-  }
-
-  inner(bytes: Uint8Array, bv: BranchView, from: number, to: number, len: number): void {
+  /** Writes children [from, to) of a branch at path length len; `mask`: the slots the query may reach. */
+  inner(bytes: Uint8Array, bv: BranchView, from: number, to: number, len: number, mask: number): void {
     const w = this.w;
     if (to - from === 1) {
       const s = nthSlot(bv.bitmap, from);
       const childOff = bv.childOff + from * HASH_BYTES;
-      if (!this.slotTouches(s, len)) {
+      if (((mask >> s) & 1) === 0) {
         w.byte(P_HASH);
         w.bytes(bytes, childOff, HASH_BYTES);
         return;
@@ -191,9 +199,7 @@ class Prover {
       this.node(bytes, childOff, s === 0 ? len : len + 1);
       return;
     }
-    let touched = false;
-    for (let i = from; i < to && !touched; i++) touched = this.slotTouches(nthSlot(bv.bitmap, i), len);
-    if (!touched) {
+    if ((mask & rangeBits(bv.bitmap, from, to)) === 0) {
       w.byte(P_HASH);
       w.ensure(HASH_BYTES);
       innerRootInto(bytes, bv.childOff, from, to, w.buf, w.len);
@@ -202,8 +208,8 @@ class Prover {
     }
     w.byte(P_SPLIT);
     const m = innerSplit(to - from);
-    this.inner(bytes, bv, from, from + m, len);
-    this.inner(bytes, bv, from + m, to, len);
+    this.inner(bytes, bv, from, from + m, len, mask);
+    this.inner(bytes, bv, from + m, to, len, mask);
   }
 }
 
@@ -361,7 +367,7 @@ class Verifier {
       const st = this.stack;
       for (let i = 0; i < hLen; i++) st[at + i] = this.buf[hStart + i] as number;
       this.sp = at + hLen + HASH_BYTES;
-      this.inner(bitmap, 0, count, len2, st, at + hLen);
+      this.inner(bitmap, 0, count, len2, st, at + hLen, this.q.slotMask(this.path, len2));
       this.sp = at;
       hashInto(st.subarray(at, at + hLen + HASH_BYTES), out, outOff, K_NODE);
       return;
@@ -369,13 +375,8 @@ class Verifier {
     bad("unknown tag", { tag, pos: this.pos - 1 });
   }
 
-  slotTouches(s: number, len: number): boolean {
-    if (s === 0) return this.q.touches(this.path, len, true);
-    this.path[len] = s - 1;
-    return this.q.touches(this.path, len + 1, false);
-  }
-
-  inner(bitmap: number, from: number, to: number, len: number, out: Uint8Array, outOff: number): void {
+  /** Verifies children [from, to) of a branch at path length len; `mask`: the slots the query may reach. */
+  inner(bitmap: number, from: number, to: number, len: number, out: Uint8Array, outOff: number, mask: number): void {
     if (to - from === 1) {
       const s = nthSlot(bitmap, from);
       if (s !== 0) this.path[len] = s - 1;
@@ -384,9 +385,7 @@ class Verifier {
     }
     const tag = this.byte();
     if (tag === P_HASH) {
-      for (let i = from; i < to; i++) {
-        if (this.slotTouches(nthSlot(bitmap, i), len)) invalid("a pruned subtree could hold a queried key");
-      }
+      if ((mask & rangeBits(bitmap, from, to)) !== 0) invalid("a pruned subtree could hold a queried key");
       const at = this.take(HASH_BYTES);
       out.set(this.buf.subarray(at, at + HASH_BYTES), outOff);
       return;
@@ -395,8 +394,8 @@ class Verifier {
     const m = innerSplit(to - from);
     const at = this.sp;
     this.sp = at + 2 * HASH_BYTES;
-    this.inner(bitmap, from, from + m, len, this.stack, at);
-    this.inner(bitmap, from + m, to, len, this.stack, at + HASH_BYTES);
+    this.inner(bitmap, from, from + m, len, this.stack, at, mask);
+    this.inner(bitmap, from + m, to, len, this.stack, at + HASH_BYTES, mask);
     this.sp = at;
     hashInto(this.stack.subarray(at, at + 2 * HASH_BYTES), out, outOff, K_INNER);
   }

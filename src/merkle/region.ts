@@ -35,6 +35,12 @@ export function pathIsPrefixOf(p: Uint8Array, len: number, key: Uint8Array): boo
 export interface Query {
   /** May the region p[0..len) (exact or prefix) hold a key of this query? */
   touches(p: Uint8Array, len: number, exact: boolean): boolean;
+  /**
+   * For a branch whose children sit at path p[0..len): the 17-bit mask of
+   * slots whose region may hold a key of this query (bit s: slot s, as in
+   * `touches` for slot s). May write p[len].
+   */
+  slotMask(p: Uint8Array, len: number): number;
   /** Is this concrete key part of the query? */
   contains(key: Uint8Array): boolean;
 }
@@ -47,6 +53,11 @@ export class PointQuery implements Query {
   touches(p: Uint8Array, len: number, exact: boolean): boolean {
     if (exact) return len === this.key.length * 2 && pathIsPrefixOf(p, len, this.key);
     return pathIsPrefixOf(p, len, this.key);
+  }
+  slotMask(p: Uint8Array, len: number): number {
+    const k = this.key;
+    if (!pathIsPrefixOf(p, len, k)) return 0;
+    return 1 << (len === k.length * 2 ? 0 : nib(k, len) + 1);
   }
   contains(key: Uint8Array): boolean {
     const k = this.key;
@@ -74,6 +85,14 @@ export class RangeQuery implements Query {
     // Every key with prefix Q is ≥ end when Q itself (the smallest such string) is ≥ end.
     if (this.end !== undefined && comparePathKey(p, len, this.end) >= 0) return false;
     return true;
+  }
+  slotMask(p: Uint8Array, len: number): number {
+    let mask = this.touches(p, len, true) ? 1 : 0;
+    for (let s = 1; s < 17; s++) {
+      p[len] = s - 1;
+      if (this.touches(p, len + 1, false)) mask |= 1 << s;
+    }
+    return mask;
   }
   contains(key: Uint8Array): boolean {
     if (compareBytes(key, this.start) < 0) return false;
