@@ -365,6 +365,7 @@ class Verifier {
       const hLen = this.pos - hStart;
       const at = this.sp;
       const st = this.stack;
+      if (at + hLen + HASH_BYTES > st.length) bad("nesting too deep");
       for (let i = 0; i < hLen; i++) st[at + i] = this.buf[hStart + i] as number;
       this.sp = at + hLen + HASH_BYTES;
       this.inner(bitmap, 0, count, len2, st, at + hLen, this.q.slotMask(this.path, len2));
@@ -393,6 +394,7 @@ class Verifier {
     if (tag !== P_SPLIT) bad("expected HASH or SPLIT inside a branch", { tag });
     const m = innerSplit(to - from);
     const at = this.sp;
+    if (at + 2 * HASH_BYTES > this.stack.length) bad("nesting too deep");
     this.sp = at + 2 * HASH_BYTES;
     this.inner(bitmap, from, from + m, len, this.stack, at, mask);
     this.inner(bitmap, from + m, to, len, this.stack, at + HASH_BYTES, mask);
