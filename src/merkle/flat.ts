@@ -29,14 +29,11 @@
  * misses; advance O(ops) on top of the update; memory ≈ key + value + 14
  * bytes per live entry, plus the table (8 bytes per slot, load ≤ 0.7).
  */
-import { copyOut, equalRange, HeliosError } from "../core/index.js";
+import { copyOut, equalRange } from "../core/index.js";
+import { growTagTable, newTagTable, offsetOf, RecordArena } from "./arena.js";
 import { checkKey, checkRoot, type Op } from "./draft.js";
 import type { MerkleMap } from "./map.js";
 
-const PAGE_BYTES = 1 << 24;
-const LOC_PAGE_SHIFT = 22;
-const LOC_OFF_MASK = (1 << LOC_PAGE_SHIFT) - 1;
-const MAX_PAGES = 1023;
 const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
 
 function keyLenAt(page: Uint8Array, po: number): number {
@@ -67,10 +64,7 @@ function keyTag(key: Uint8Array): number {
 export class FlatView {
   private readonly map: MerkleMap;
   private current: Uint8Array;
-  private pages: Uint8Array[];
-  private page: Uint8Array;
-  private pageIndex: number;
-  private pageUsed: number;
+  private arena: RecordArena;
   private table: Uint32Array;
   private mask: number;
   private count: number;
@@ -82,13 +76,10 @@ export class FlatView {
     this.current = root.slice();
     let cap = 16;
     while (cap < initialCapacity) cap *= 2;
-    this.table = new Uint32Array(2 * cap);
+    this.table = newTagTable(cap);
     this.mask = cap - 1;
     this.count = 0;
-    this.page = new Uint8Array(PAGE_BYTES);
-    this.pages = [this.page];
-    this.pageIndex = 0;
-    this.pageUsed = 0;
+    this.arena = new RecordArena();
     this.liveBytes = 0;
     this.deadBytes = 0;
     for (const [k, v] of map.entries(root)) this.set(k, v);
@@ -110,8 +101,8 @@ export class FlatView {
     const s = this.slotOf(key, keyTag(key));
     if (s < 0) return undefined;
     const loc = (this.table[2 * s + 1] as number) - 1;
-    const page = this.pages[loc >>> LOC_PAGE_SHIFT] as Uint8Array;
-    const po = (loc & LOC_OFF_MASK) << 2;
+    const page = this.arena.pageOf(loc);
+    const po = offsetOf(loc);
     return copyOut(page, po + 6 + keyLenAt(page, po), valueLenAt(page, po));
   }
 
@@ -137,13 +128,10 @@ export class FlatView {
 
   /** Rewrites the live records into fresh pages, dropping overwritten and deleted ones. O(live). */
   compact(): void {
-    const oldPages = this.pages;
+    const oldArena = this.arena;
     const oldTable = this.table;
-    this.page = new Uint8Array(PAGE_BYTES);
-    this.pages = [this.page];
-    this.pageIndex = 0;
-    this.pageUsed = 0;
-    this.table = new Uint32Array(oldTable.length);
+    this.arena = new RecordArena();
+    this.table = newTagTable(oldTable.length >>> 1);
     this.count = 0;
     this.liveBytes = 0;
     this.deadBytes = 0;
@@ -151,8 +139,8 @@ export class FlatView {
       const v = oldTable[i + 1] as number;
       if (v === 0) continue;
       const loc = v - 1;
-      const page = oldPages[loc >>> LOC_PAGE_SHIFT] as Uint8Array;
-      const po = (loc & LOC_OFF_MASK) << 2;
+      const page = oldArena.pageOf(loc);
+      const po = offsetOf(loc);
       const kl = keyLenAt(page, po);
       const vl = valueLenAt(page, po);
       this.insertNew(
@@ -179,8 +167,8 @@ export class FlatView {
       if (v === 0) return ~i;
       if (table[2 * i] === tag) {
         const loc = v - 1;
-        const page = this.pages[loc >>> LOC_PAGE_SHIFT] as Uint8Array;
-        const po = (loc & LOC_OFF_MASK) << 2;
+        const page = this.arena.pageOf(loc);
+        const po = offsetOf(loc);
         const kl = keyLenAt(page, po);
         if (kl === key.length && equalRange(page, po + 6, key, 0, kl)) return i;
       }
@@ -189,25 +177,16 @@ export class FlatView {
   }
 
   private recordSize(loc: number): number {
-    const page = this.pages[loc >>> LOC_PAGE_SHIFT] as Uint8Array;
-    const po = (loc & LOC_OFF_MASK) << 2;
+    const page = this.arena.pageOf(loc);
+    const po = offsetOf(loc);
     return (6 + keyLenAt(page, po) + valueLenAt(page, po) + 3) & ~3;
   }
 
   private append(key: Uint8Array, value: Uint8Array): number {
     const need = (6 + key.length + value.length + 3) & ~3;
-    if (this.pageUsed + need > this.page.length) {
-      // Locations are page << 22 | offset / 4 in 32 bits (plus one for "empty"): at most 1,023 pages.
-      if (this.pages.length >= MAX_PAGES) {
-        throw new HeliosError("MEMORY_STORE_FULL", { pages: this.pages.length, pageBytes: PAGE_BYTES });
-      }
-      this.page = new Uint8Array(Math.max(PAGE_BYTES, need));
-      this.pages.push(this.page);
-      this.pageIndex = this.pages.length - 1;
-      this.pageUsed = 0;
-    }
-    const page = this.page;
-    const po = this.pageUsed;
+    const loc = this.arena.reserve(need);
+    const page = this.arena.pageOf(loc);
+    const po = offsetOf(loc);
     const kl = key.length;
     const vl = value.length;
     page[po] = kl & 0xff;
@@ -218,9 +197,8 @@ export class FlatView {
     page[po + 5] = (vl >>> 24) & 0xff;
     page.set(key, po + 6);
     page.set(value, po + 6 + kl);
-    this.pageUsed += need;
     this.liveBytes += need;
-    return (this.pageIndex << LOC_PAGE_SHIFT) | (po >>> 2);
+    return loc;
   }
 
   /** Inserts a key known to be absent. */
@@ -276,21 +254,8 @@ export class FlatView {
   }
 
   private grow(): void {
-    const old = this.table;
-    const cap = old.length; // old slots × 2 = new slots
-    const table = new Uint32Array(2 * cap);
-    const mask = cap - 1;
-    for (let i = 0; i < old.length; i += 2) {
-      const v = old[i + 1] as number;
-      if (v === 0) continue;
-      const tag = old[i] as number;
-      let j = tag & mask;
-      while (table[2 * j + 1] !== 0) j = (j + 1) & mask;
-      table[2 * j] = tag;
-      table[2 * j + 1] = v;
-    }
-    this.table = table;
-    this.mask = mask;
+    this.table = growTagTable(this.table);
+    this.mask = (this.table.length >>> 1) - 1;
   }
 }
 

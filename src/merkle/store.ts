@@ -6,7 +6,7 @@
  * never awaited inside a walk) and hands new nodes to `NodeStore.put`. The
  * durable tiers (store/ layer) implement the same interface.
  *
- * MemoryStore layout: an arena of 16 MiB pages holding records
+ * MemoryStore layout: a record arena (merkle/arena.ts: pages of 64 KiB doubling to 16 MiB) holding records
  *   [id: 32][len: u32 LE][encoded node: len][pad to 4]
  * and an open-addressing hash table (linear probing, one Uint32Array) whose
  * slots are pairs [tag, location + 1]. Node ids are BLAKE3 outputs, so the
@@ -25,6 +25,7 @@
 import { equalRange } from "../core/index.js";
 import { HeliosError } from "../core/index.js";
 import { HASH_BYTES } from "../core/index.js";
+import { growTagTable, newTagTable, offsetOf, RecordArena } from "./arena.js";
 
 export interface NodeStore {
   /**
@@ -42,16 +43,8 @@ export interface NodeStore {
   readonly size: number;
 }
 
-const PAGE_BYTES = 1 << 24;
-const LOC_PAGE_SHIFT = 22; // location = page << 22 | (offset >> 2)
-const LOC_OFF_MASK = (1 << LOC_PAGE_SHIFT) - 1;
-const MAX_PAGES = 1023;
-
 export class MemoryStore implements NodeStore {
-  private pages: Uint8Array[];
-  private page: Uint8Array;
-  private pageIndex: number;
-  private pageUsed: number;
+  private readonly arena: RecordArena;
   private table: Uint32Array;
   private mask: number;
   private count: number;
@@ -60,13 +53,10 @@ export class MemoryStore implements NodeStore {
   constructor(initialCapacity = 1 << 12) {
     let cap = 16;
     while (cap < initialCapacity) cap *= 2;
-    this.table = new Uint32Array(2 * cap);
+    this.table = newTagTable(cap);
     this.mask = cap - 1;
     this.count = 0;
-    this.page = new Uint8Array(PAGE_BYTES);
-    this.pages = [this.page];
-    this.pageIndex = 0;
-    this.pageUsed = 0;
+    this.arena = new RecordArena();
     this.recordBytes = 0;
   }
 
@@ -95,8 +85,7 @@ export class MemoryStore implements NodeStore {
       if (v === 0) return ~i;
       if (table[2 * i] === tag) {
         const loc = v - 1;
-        const page = this.pages[loc >>> LOC_PAGE_SHIFT] as Uint8Array;
-        if (equalRange(page, (loc & LOC_OFF_MASK) << 2, id, off, HASH_BYTES)) return i;
+        if (equalRange(this.arena.pageOf(loc), offsetOf(loc), id, off, HASH_BYTES)) return i;
       }
       i = (i + 1) & mask;
     }
@@ -106,8 +95,8 @@ export class MemoryStore implements NodeStore {
     const s = this.slotOf(id, idOff);
     if (s < 0) return undefined;
     const loc = (this.table[2 * s + 1] as number) - 1;
-    const page = this.pages[loc >>> LOC_PAGE_SHIFT] as Uint8Array;
-    const po = (loc & LOC_OFF_MASK) << 2;
+    const page = this.arena.pageOf(loc);
+    const po = offsetOf(loc);
     const len =
       (page[po + 32] as number) |
       ((page[po + 33] as number) << 8) |
@@ -131,18 +120,9 @@ export class MemoryStore implements NodeStore {
       s = this.slotOf(id, idOff);
     }
     const need = (36 + len + 3) & ~3;
-    if (this.pageUsed + need > this.page.length) {
-      // Locations are page << 22 | offset / 4 in 32 bits (plus one for "empty"): at most 1,023 pages.
-      if (this.pages.length >= MAX_PAGES) {
-        throw new HeliosError("MEMORY_STORE_FULL", { pages: this.pages.length, pageBytes: PAGE_BYTES });
-      }
-      this.page = new Uint8Array(Math.max(PAGE_BYTES, need));
-      this.pages.push(this.page);
-      this.pageIndex = this.pages.length - 1;
-      this.pageUsed = 0;
-    }
-    const page = this.page;
-    const po = this.pageUsed;
+    const loc = this.arena.reserve(need);
+    const page = this.arena.pageOf(loc);
+    const po = offsetOf(loc);
     for (let i = 0; i < HASH_BYTES; i++) page[po + i] = id[idOff + i] as number;
     page[po + 32] = len & 0xff;
     page[po + 33] = (len >>> 8) & 0xff;
@@ -150,7 +130,6 @@ export class MemoryStore implements NodeStore {
     page[po + 35] = (len >>> 24) & 0xff;
     if (len <= 64) for (let i = 0; i < len; i++) page[po + 36 + i] = src[srcOff + i] as number;
     else page.set(src.subarray(srcOff, srcOff + len), po + 36);
-    this.pageUsed += need;
     this.recordBytes += need;
     const slot = ~s;
     this.table[2 * slot] =
@@ -159,27 +138,14 @@ export class MemoryStore implements NodeStore {
         ((id[idOff + 2] as number) << 16) |
         ((id[idOff + 3] as number) << 24)) >>>
       0;
-    this.table[2 * slot + 1] = ((this.pageIndex << LOC_PAGE_SHIFT) | (po >>> 2)) + 1;
+    this.table[2 * slot + 1] = loc + 1;
     this.count++;
   }
 
   /** Doubles the table; tags give each entry's home slot, so no record is read. */
   private grow(): void {
-    const old = this.table;
-    const cap = old.length; // old slot count × 2 = new slot count
-    const table = new Uint32Array(2 * cap);
-    const mask = cap - 1;
-    for (let i = 0; i < old.length; i += 2) {
-      const v = old[i + 1] as number;
-      if (v === 0) continue;
-      const tag = old[i] as number;
-      let j = tag & mask;
-      while (table[2 * j + 1] !== 0) j = (j + 1) & mask;
-      table[2 * j] = tag;
-      table[2 * j + 1] = v;
-    }
-    this.table = table;
-    this.mask = mask;
+    this.table = growTagTable(this.table);
+    this.mask = (this.table.length >>> 1) - 1;
   }
 }
 

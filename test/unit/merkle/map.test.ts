@@ -4,11 +4,14 @@ import fc from "fast-check";
 import { isHeliosError } from "../../../src/core/errors.js";
 import { hash } from "../../../src/core/hash.js";
 import {
+  createFlatView,
   createMemoryStore,
   createMerkleMap,
   EMPTY_ROOT,
   MAX_KEY_BYTES,
+  MAX_VALUE_BYTES,
   type NodeStore,
+  type Op,
   verifyProof,
   verifyRange,
   verifyValue,
@@ -246,4 +249,24 @@ test("forks are O(1) and independent: drafts from one root and forks of a draft"
   assert.deepEqual(f2?.get(b(1, 1)), b(8));
   assert.deepEqual(forks[4]?.get(b(1, 1)), b(1));
   assert.deepEqual(map.get(r, b(1, 1)), b(1));
+});
+
+test("records cross page boundaries and a value larger than a page gets a page of its own", () => {
+  const store = createMemoryStore();
+  const map = createMerkleMap({ store });
+  const big = new Uint8Array(MAX_VALUE_BYTES).fill(7);
+  big[0] = 1;
+  big[big.length - 1] = 2;
+  const ops: Op[] = [{ key: s("big"), value: big }];
+  // Enough small records to fill the first pages (64 KiB, then doubling) several times over.
+  for (let i = 0; i < 20_000; i++) ops.push({ key: hash(b(i & 0xff, i >> 8)), value: b(i & 0xff, 3) });
+  const r = map.update(EMPTY_ROOT, ops);
+  const got = map.get(r, s("big")) as Uint8Array;
+  assert.equal(got.length, MAX_VALUE_BYTES);
+  assert.equal(got[0], 1);
+  assert.equal(got[got.length - 1], 2);
+  for (let i = 0; i < 20_000; i += 997) assert.deepEqual(map.get(r, hash(b(i & 0xff, i >> 8))), b(i & 0xff, 3));
+  const view = createFlatView(map, r);
+  assert.equal(view.size, 20_001);
+  assert.equal((view.get(s("big")) as Uint8Array)[MAX_VALUE_BYTES - 1], 2);
 });
