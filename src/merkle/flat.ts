@@ -85,6 +85,16 @@ export class FlatView {
     for (const [k, v] of map.entries(root)) this.set(k, v);
   }
 
+  /** Refills the table from the view's version (after a failed advance). */
+  private rebuild(): void {
+    this.arena = new RecordArena();
+    this.table = newTagTable(this.mask + 1);
+    this.count = 0;
+    this.liveBytes = 0;
+    this.deadBytes = 0;
+    for (const [k, v] of this.map.entries(this.current)) this.set(k, v);
+  }
+
   /** The version this view serves. */
   get root(): Uint8Array {
     return this.current.slice();
@@ -117,9 +127,16 @@ export class FlatView {
    */
   advance(ops: readonly Op[]): Uint8Array {
     const next = this.map.update(this.current, ops);
-    for (const op of ops) {
-      if (op.value === undefined || op.value === null) this.remove(op.key);
-      else this.set(op.key, op.value);
+    try {
+      for (const op of ops) {
+        if (op.value === undefined || op.value === null) this.remove(op.key);
+        else this.set(op.key, op.value);
+      }
+    } catch (e) {
+      // Only running out of arena space can fail here (MEMORY_STORE_FULL):
+      // rebuild the table of the old version so the view is never half-moved.
+      this.rebuild();
+      throw e;
     }
     this.current = next;
     if (this.deadBytes > COMPACT_MIN_BYTES && this.deadBytes > this.liveBytes) this.compact();
