@@ -94,15 +94,21 @@ export function sortOps(ops: readonly Op[]): Entry[] {
   if (n < PREFIX_SORT_MAX) {
     // Sort (prefix, index) pairs packed in one float64 with the native sort,
     // then order equal prefixes by whole key and original index.
+    // Each key is read once here; the tie scan below reads the prefixes, not the keys.
+    const prefixes = new Uint32Array(n);
     const packed = new Float64Array(n);
-    for (let i = 0; i < n; i++) packed[i] = prefix32((ops[i] as Op).key) * PREFIX_SORT_MAX + i;
+    for (let i = 0; i < n; i++) {
+      const p = prefix32((ops[i] as Op).key);
+      prefixes[i] = p;
+      packed[i] = p * PREFIX_SORT_MAX + i;
+    }
     packed.sort();
     for (let i = 0; i < n; i++) order[i] = (packed[i] as number) % PREFIX_SORT_MAX;
     let a = 0;
     while (a < n) {
-      const pa = prefix32((ops[order[a] as number] as Op).key);
+      const pa = prefixes[order[a] as number] as number;
       let b = a + 1;
-      while (b < n && prefix32((ops[order[b] as number] as Op).key) === pa) b++;
+      while (b < n && prefixes[order[b] as number] === pa) b++;
       if (b - a > 1) {
         const run = Array.from(order.subarray(a, b)).sort(
           (x, y) => compareBytes((ops[x] as Op).key, (ops[y] as Op).key) || x - y,
