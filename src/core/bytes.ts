@@ -117,6 +117,47 @@ export function writeVarint(buf: Uint8Array, off: number, v: number): number {
   return off;
 }
 
+/** Where a decoded varint ends up: its value and the offset just after it. */
+export interface VarintOut {
+  value: number;
+  pos: number;
+}
+
+/** Why decodeVarint refused its input (0 means it did not). */
+export const VARINT_OK = 0;
+const VARINT_REASONS = ["", "truncated varint", "non-minimal varint", "varint too long", "varint over 32 bits"];
+
+/** The message for a decodeVarint status, for the caller's own coded error. */
+export function varintReason(status: number): string {
+  return VARINT_REASONS[status] ?? "bad varint";
+}
+
+/**
+ * Decodes the canonical varint at buf[pos..end) into out. Returns VARINT_OK,
+ * or a non-zero status (varintReason names it) and leaves out untouched:
+ * callers raise their own coded error (a node, a proof, a record), so the
+ * decoder itself allocates nothing and throws nothing.
+ */
+export function decodeVarint(buf: Uint8Array, pos: number, end: number, out: VarintOut): number {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 5; i++) {
+    if (pos >= end) return 1;
+    const b = buf[pos++] as number;
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      // Minimal encoding: a final zero byte after a continuation is redundant.
+      if (b === 0 && i > 0) return 2;
+      if (v > 0xffffffff) return 4;
+      out.value = v;
+      out.pos = pos;
+      return VARINT_OK;
+    }
+    mul *= 128;
+  }
+  return 3;
+}
+
 /**
  * A reusable cursor for decoding. `readVarint` leaves the value in `value`
  * and advances `pos`; no allocation per read.
@@ -126,11 +167,13 @@ export class Reader {
   pos: number;
   end: number;
   value: number;
+  private readonly out: VarintOut;
   constructor(buf: Uint8Array, pos = 0, end = buf.length) {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
     this.value = 0;
+    this.out = { value: 0, pos: 0 };
   }
   fail(what: string): never {
     throw new HeliosError("CODEC_MALFORMED", { pos: this.pos, end: this.end }, what);
@@ -140,20 +183,11 @@ export class Reader {
     return this.buf[this.pos++] as number;
   }
   varint(): number {
-    let v = 0;
-    let mul = 1;
-    for (let i = 0; i < 5; i++) {
-      const b = this.byte();
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) {
-        // Minimal encoding: a final zero byte after a continuation is redundant.
-        if (b === 0 && i > 0) this.fail("non-minimal varint");
-        if (v > 0xffffffff) this.fail("varint over 32 bits");
-        return v;
-      }
-      mul *= 128;
-    }
-    return this.fail("varint too long");
+    const st = decodeVarint(this.buf, this.pos, this.end, this.out);
+    if (st !== VARINT_OK) this.fail(varintReason(st));
+    this.pos = this.out.pos;
+    this.value = this.out.value;
+    return this.value;
   }
   /** Returns a view of the next n bytes (no copy). */
   bytes(n: number): Uint8Array {

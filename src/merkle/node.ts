@@ -33,7 +33,7 @@
  * BLAKE3 block; an inner message is exactly one block.
  * Costs: parsing is O(header) and allocation-free (views are filled in place).
  */
-import { varintSize, writeVarint } from "../core/index.js";
+import { decodeVarint, VARINT_OK, type VarintOut, varintReason, varintSize, writeVarint } from "../core/index.js";
 import { HeliosError } from "../core/index.js";
 import { HASH_BYTES, hashInto, hashPairs, keyFromContext } from "../core/index.js";
 
@@ -98,47 +98,34 @@ export class LeafView {
   valueLen = 0;
 }
 
-function readVarint(buf: Uint8Array, pos: number, end: number, out: { v: number; p: number }): void {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 5; i++) {
-    if (pos >= end) malformed("truncated varint");
-    const b = buf[pos++] as number;
-    v += (b & 0x7f) * mul;
-    if (b < 0x80) {
-      if (b === 0 && i > 0) malformed("non-minimal varint");
-      out.v = v;
-      out.p = pos;
-      return;
-    }
-    mul *= 128;
-  }
-  malformed("varint too long");
+function readVarint(buf: Uint8Array, pos: number, end: number, out: VarintOut): void {
+  const st = decodeVarint(buf, pos, end, out);
+  if (st !== VARINT_OK) malformed(varintReason(st));
 }
-const vr = { v: 0, p: 0 };
+const vr: VarintOut = { value: 0, pos: 0 };
 
 /** Parses a leaf encoding occupying buf[off..end). */
 export function parseLeaf(buf: Uint8Array, off: number, end: number, out: LeafView): void {
   if (buf[off] !== TAG_LEAF) malformed("not a leaf");
   readVarint(buf, off + 1, end, vr);
-  if (vr.v > MAX_KEY_BYTES) malformed("key too long", { keyLen: vr.v });
-  out.keyOff = vr.p;
-  out.keyLen = vr.v;
-  const p = vr.p + vr.v;
+  if (vr.value > MAX_KEY_BYTES) malformed("key too long", { keyLen: vr.value });
+  out.keyOff = vr.pos;
+  out.keyLen = vr.value;
+  const p = vr.pos + vr.value;
   readVarint(buf, p, end, vr);
-  if (vr.v > MAX_VALUE_BYTES) malformed("value too large", { valueLen: vr.v });
-  out.valueOff = vr.p;
-  out.valueLen = vr.v;
-  if (vr.p + vr.v !== end) malformed(vr.p + vr.v > end ? "truncated leaf" : "trailing bytes after leaf");
+  if (vr.value > MAX_VALUE_BYTES) malformed("value too large", { valueLen: vr.value });
+  out.valueOff = vr.pos;
+  out.valueLen = vr.value;
+  if (vr.pos + vr.value !== end) malformed(vr.pos + vr.value > end ? "truncated leaf" : "trailing bytes after leaf");
 }
 
 /** Parses a branch header starting at buf[off] (just after the tag), without reading children. */
 export function parseBranchHeader(buf: Uint8Array, off: number, end: number, out: BranchView): void {
   readVarint(buf, off, end, vr);
-  const skipLen = vr.v;
+  const skipLen = vr.value;
   if (skipLen > MAX_KEY_BYTES * 2) malformed("skip too long", { skipLen });
   const packed = (skipLen + 1) >> 1;
-  const bm = vr.p + packed;
+  const bm = vr.pos + packed;
   if (bm + 3 > end) malformed("truncated branch header");
   if ((skipLen & 1) === 1 && ((buf[bm - 1] as number) & 15) !== 0) malformed("non-zero skip padding");
   const bitmap = (buf[bm] as number) | ((buf[bm + 1] as number) << 8) | ((buf[bm + 2] as number) << 16);
@@ -147,7 +134,7 @@ export function parseBranchHeader(buf: Uint8Array, off: number, end: number, out
   if (count < 2) malformed("branch with fewer than two children", { count });
   out.headerOff = off;
   out.skipLen = skipLen;
-  out.skipOff = vr.p;
+  out.skipOff = vr.pos;
   out.bitmap = bitmap;
   out.count = count;
   out.childOff = bm + 3;

@@ -23,7 +23,7 @@
  * Costs: a single-key proof is ≈ depth × (header + log2(children) × 33 bytes);
  * verifying it costs ≈ depth × 5 hash calls.
  */
-import { varintSize, writeVarint } from "../core/index.js";
+import { decodeVarint, VARINT_OK, type VarintOut, varintReason, varintSize, writeVarint } from "../core/index.js";
 import { HeliosError } from "../core/index.js";
 import { HASH_BYTES, hash, hashInto } from "../core/index.js";
 import {
@@ -267,6 +267,7 @@ class Verifier {
   readonly stack: Uint8Array;
   /** Top of `stack`: temporaries of the frames being verified lie below it. */
   sp = 0;
+  readonly vout: VarintOut = { value: 0, pos: 0 };
   constructor(buf: Uint8Array, q: Query, sc: Scratch) {
     this.buf = buf;
     this.q = q;
@@ -279,19 +280,12 @@ class Verifier {
     return this.buf[this.pos++] as number;
   }
   varint(max: number): number {
-    let v = 0;
-    let mul = 1;
-    for (let i = 0; i < 5; i++) {
-      const b = this.byte();
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) {
-        if (b === 0 && i > 0) bad("non-minimal varint");
-        if (v > max) bad("length out of range", { length: v, max });
-        return v;
-      }
-      mul *= 128;
-    }
-    return bad("varint too long");
+    const st = decodeVarint(this.buf, this.pos, this.buf.length, this.vout);
+    if (st !== VARINT_OK) bad(varintReason(st), { pos: this.pos });
+    const v = this.vout.value;
+    if (v > max) bad("length out of range", { length: v, max });
+    this.pos = this.vout.pos;
+    return v;
   }
   take(n: number): number {
     if (n > this.buf.length - this.pos) bad("truncated");
