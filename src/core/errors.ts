@@ -27,7 +27,28 @@ export const ERROR_CODES = {
   MEMORY_STORE_FULL:
     "An in-memory store or flat view reached its 16 GiB address space. Compact it (copyReachable) or use the durable store.",
   // store
-  STORE_CORRUPT: "A stored node's bytes do not hash to its id. Restore from a snapshot or a peer.",
+  STORE_CORRUPT:
+    "Stored bytes fail their check (a node that does not hash to its id, a log record or state record whose checksum fails). Restore from a snapshot or a peer.",
+  STORE_NOT_FOUND:
+    "No Helios store at this path. Create one with `helios store init <dir>` (or open with { create: true }).",
+  STORE_FOREIGN:
+    "The directory holds files that are not a Helios store. Point at an empty directory or a Helios store.",
+  STORE_VERSION: "The store was written by an incompatible Helios format version.",
+  STORE_LOCKED: "Another process (or another handle in this process) has the store open. Close it first.",
+  STORE_READ_ONLY: "The store's directory or files are not writable. Fix the permissions or the mount.",
+  STORE_DISK_FULL: "The disk is full. Free space and retry; nothing was half-applied.",
+  STORE_IO: "An I/O operation on the store failed. See the cause in the message.",
+  STORE_CLOSED: "The store is closed.",
+  STORE_WAL_POISONED:
+    "An earlier log write failed and could not be undone, so further commits are refused. Reopen the store: recovery drops the torn record.",
+  // history
+  HEIGHT_OUT_OF_ORDER: "Heights are committed in order: the next height must be the committed height + 1.",
+  HEIGHT_NOT_RETAINED: "That height is not retained (never committed, pruned by retention, or rolled back).",
+  REF_NOT_FOUND: "No ref (branch or tag) by that name.",
+  REF_NAME_INVALID: "A ref name must be 1–128 bytes of UTF-8 without control characters.",
+  TREE_NAME_INVALID: "A tree name must be 1–64 bytes of UTF-8 without control characters.",
+  ROOT_NOT_LIVE:
+    "That root is not retained by a height, ref or pin, so its nodes may be collected. Pin it or point a ref at it first.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

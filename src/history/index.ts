@@ -1,4 +1,7 @@
 /**
- * history — reserved for a later issue (see ARCHITECTURE.md). Exports nothing yet.
+ * history — versions (heights), refs, pins, retention and rollback over the
+ * Merkle forest, made durable by the store layer's log and checkpoints.
+ * Lower layers: core, merkle, store. No I/O of its own.
  */
-export {};
+export { openState, StateDB, type StateOptions, type StateStats, type Writes } from "./state.js";
+export { decodeRecord, decodeState, encodeRecord, encodeState, type HistoryState, type LogRecord } from "./wire.js";

@@ -30,11 +30,20 @@ export interface VersionReport {
 
 const NO_BYTES = new Uint8Array(0);
 
-/** Checks every node of the version `root`; returns what it checked, or throws naming the first bad node. */
-export function checkVersion(store: NodeStore, root: Uint8Array): VersionReport {
+/**
+ * Checks every node of the version `root`; returns what it checked, or
+ * throws naming the first bad node. `seen` (shared across calls) skips nodes
+ * already checked; `onProgress` is called every 4,096 nodes.
+ */
+export function checkVersion(
+  store: NodeStore,
+  root: Uint8Array,
+  opts: { seen?: MemoryStore; onProgress?: (r: VersionReport) => void } = {},
+): VersionReport {
   const report: VersionReport = { nodes: 0, leaves: 0, bytes: 0 };
   if (isEmptyRoot(root)) return report;
-  const seen = new MemoryStore();
+  const seen = opts.seen ?? new MemoryStore();
+  const onProgress = opts.onProgress;
   const got = new Uint8Array(HASH_BYTES);
   const bv = new BranchView();
   const bufs: Uint8Array[] = [root];
@@ -55,6 +64,7 @@ export function checkVersion(store: NodeStore, root: Uint8Array): VersionReport 
     seen.put(buf, off, NO_BYTES, 0, 0);
     report.nodes++;
     report.bytes += bytes.length;
+    if (onProgress !== undefined && (report.nodes & 4095) === 0) onProgress(report);
     if (bytes[0] === TAG_LEAF) {
       report.leaves++;
       continue;

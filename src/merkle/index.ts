@@ -7,7 +7,7 @@ export { checkVersion, type VersionReport } from "./check.js";
 export { Draft, type Op } from "./draft.js";
 export { createFlatView, FlatView } from "./flat.js";
 export { createMerkleMap, MerkleMap, type MerkleMapOptions } from "./map.js";
-export { EMPTY_ROOT, MAX_KEY_BYTES, MAX_VALUE_BYTES, nodeIdInto } from "./node.js";
+export { EMPTY_ROOT, isEmptyRoot, MAX_KEY_BYTES, MAX_VALUE_BYTES, nodeIdInto } from "./node.js";
 export {
   type Entry,
   type KeyProofResult,
@@ -17,5 +17,5 @@ export {
   verifyValue,
 } from "./proof.js";
 export type { ScanOptions } from "./read.js";
-export { copyReachable, countReachable } from "./reachable.js";
+export { copyReachable, countReachable, forEachChild } from "./reachable.js";
 export { createMemoryStore, MemoryStore, type NodeStore } from "./store.js";

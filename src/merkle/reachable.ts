@@ -78,3 +78,18 @@ export function countReachable(from: NodeStore, roots: readonly Uint8Array[]): n
   walk(from, roots, seen, (id, idOff) => seen.put(id, idOff, NO_BYTES, 0, 0));
   return seen.size;
 }
+
+const childView = new BranchView();
+
+/**
+ * Calls fn(bytes, off) for each child id of an encoded node (none for a
+ * leaf); the id is bytes[off..off+32). For collectors that walk the DAG a
+ * step at a time (store/ gc). Throws MERKLE_NODE_MALFORMED on a bad branch.
+ */
+export function forEachChild(bytes: Uint8Array, fn: (buf: Uint8Array, off: number) => void): void {
+  if (bytes[0] === TAG_LEAF) return;
+  parseBranch(bytes, 0, bytes.length, childView);
+  const base = childView.childOff;
+  const n = childView.count;
+  for (let i = 0; i < n; i++) fn(bytes, base + i * HASH_BYTES);
+}

@@ -142,6 +142,27 @@ export class MemoryStore implements NodeStore {
     this.count++;
   }
 
+  /**
+   * Calls fn(id, node) for every stored node, in table order (not key
+   * order). Both are views into the arena: valid while the store lives.
+   */
+  forEach(fn: (id: Uint8Array, node: Uint8Array) => void): void {
+    const table = this.table;
+    for (let i = 1; i < table.length; i += 2) {
+      const v = table[i] as number;
+      if (v === 0) continue;
+      const loc = v - 1;
+      const page = this.arena.pageOf(loc);
+      const po = offsetOf(loc);
+      const len =
+        (page[po + 32] as number) |
+        ((page[po + 33] as number) << 8) |
+        ((page[po + 34] as number) << 16) |
+        ((page[po + 35] as number) << 24);
+      fn(page.subarray(po, po + 32), page.subarray(po + 36, po + 36 + len));
+    }
+  }
+
   /** Doubles the table; tags give each entry's home slot, so no record is read. */
   private grow(): void {
     this.table = growTagTable(this.table);

@@ -1,0 +1,601 @@
+/**
+ * history/state — durable, versioned state: the Merkle forest, heights,
+ * refs, pins, retention, rollback, checkpoints, recovery and GC.
+ *
+ * The forest is a Merkle map from tree name (UTF-8) to the tree's root, so
+ * one 32-byte forest root commits every tree atomically. A version is a
+ * forest root. Heights (the chain) map to versions; refs (branches, tags) are
+ * named versions that may move; pins keep a version alive while in use.
+ *
+ * Every change is a log record (wire.ts) appended and synced before the
+ * call returns: that is the durability point. Checkpoints (store/durable)
+ * move nodes and this state to LMDB in the background; recovery loads the
+ * checkpoint and replays the log, recomputing every committed root and
+ * refusing to open (STORE_CORRUPT) if one differs.
+ *
+ * Invariants: a call either applies entirely and durably or changes nothing
+ * (validation and the new roots are computed before the record is written;
+ * in-memory state changes only after the append returned); the live set —
+ * retained heights, refs, pins and the trees under them — is never collected
+ * (store/gc); heights are committed in order; rollback only goes to a
+ * retained height.
+ * Costs: commit = tree updates (O(changed paths)) + one log append/fsync;
+ * rollback, ref and pin changes = one small log append; reads go through the
+ * tiers (store/durable).
+ */
+import { bytesToHex, equalBytes, HeliosError, isHeliosError, utf8 } from "../core/index.js";
+import { HASH_BYTES } from "../core/index.js";
+import {
+  checkVersion,
+  EMPTY_ROOT,
+  isEmptyRoot,
+  MemoryStore,
+  MerkleMap,
+  type Op,
+  type VersionReport,
+} from "../merkle/index.js";
+import { Collector, type DurableOptions, type DurableStats, DurableStore, type GcProgress } from "../store/index.js";
+import {
+  decodeRecord,
+  decodeState,
+  encodeRecord,
+  encodeState,
+  type HistoryState,
+  type LogRecord,
+  type Target,
+} from "./wire.js";
+
+export interface StateOptions extends DurableOptions {
+  /** Heights kept when the store is created (default 100); change later with setRetain. */
+  retain?: number;
+  /** Start a background checkpoint after this many commits (default 16). */
+  checkpointEvery?: number;
+  /** ... or when L0 holds this many bytes (default 256 MiB). */
+  checkpointBytes?: number;
+}
+
+export type Writes = Record<string, readonly Op[]> | Map<string, readonly Op[]>;
+
+export interface StateStats {
+  height: number;
+  root: string;
+  retain: number;
+  heights: number;
+  oldestHeight: number;
+  refs: number;
+  pins: number;
+  store: DurableStats;
+  gc: GcProgress;
+  recovered: { records: number; ms: number };
+}
+
+const MAX_TREE_NAME = 64;
+const MAX_REF_NAME = 128;
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+function checkName(name: unknown, max: number, code: "TREE_NAME_INVALID" | "REF_NAME_INVALID"): string {
+  if (typeof name !== "string" || name.length === 0 || hasControl(name) || utf8(name).length > max) {
+    throw new HeliosError(code, { name: String(name) });
+  }
+  return name;
+}
+
+function checkRootArg(root: unknown): Uint8Array {
+  if (!(root instanceof Uint8Array) || root.length !== HASH_BYTES) {
+    throw new HeliosError("INVALID_ARGUMENT", {}, "a root is 32 bytes");
+  }
+  return root;
+}
+
+function writesList(writes: Writes): [string, readonly Op[]][] {
+  if (writes === null || typeof writes !== "object") {
+    throw new HeliosError("INVALID_ARGUMENT", {}, "writes: { treeName: ops[] }");
+  }
+  const list = writes instanceof Map ? [...writes.entries()] : Object.entries(writes);
+  for (const [name, ops] of list) {
+    checkName(name, MAX_TREE_NAME, "TREE_NAME_INVALID");
+    if (!Array.isArray(ops)) throw new HeliosError("INVALID_ARGUMENT", { tree: name }, "ops must be an array");
+  }
+  // canonical order: the same writes give the same record and the same root
+  return list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+export class StateDB {
+  readonly store: DurableStore;
+  readonly map: MerkleMap;
+  private state: HistoryState;
+  private readonly gc: Collector;
+  private readonly checkpointEvery: number;
+  private readonly checkpointBytes: number;
+  private commitsSinceCheckpoint = 0;
+  private closed = false;
+  private readonly recovered: { records: number; ms: number };
+
+  private constructor(
+    store: DurableStore,
+    state: HistoryState,
+    opts: StateOptions,
+    recovered: { records: number; ms: number },
+  ) {
+    this.store = store;
+    this.map = new MerkleMap({ store });
+    this.state = state;
+    this.gc = new Collector(store);
+    this.checkpointEvery = opts.checkpointEvery ?? 16;
+    this.checkpointBytes = opts.checkpointBytes ?? 256 * 1024 * 1024;
+    this.recovered = recovered;
+  }
+
+  /**
+   * Opens a store directory (`create: true` to make one), loads the last
+   * checkpoint and replays the log after it. Throws a coded error for every
+   * bad environment (store/env) and STORE_CORRUPT if the log does not replay
+   * to the roots it recorded.
+   */
+  static open(dir: string, opts: StateOptions = {}): StateDB {
+    const t0 = process.hrtime.bigint();
+    const opened = DurableStore.open(dir, opts);
+    try {
+      const retain = opts.retain ?? 100;
+      if (!Number.isInteger(retain) || retain < 1) {
+        throw new HeliosError("INVALID_ARGUMENT", { retain }, "retain must be an integer ≥ 1");
+      }
+      const state: HistoryState =
+        opened.state === undefined
+          ? { head: 0, retain, heights: new Map([[0, EMPTY_ROOT]]), refs: new Map(), pins: new Map() }
+          : decodeState(opened.state);
+      const db = new StateDB(opened.store, state, opts, { records: opened.records.length, ms: 0 });
+      for (const r of opened.records) {
+        let rec: LogRecord;
+        try {
+          rec = decodeRecord(r.body);
+        } catch (e) {
+          throw new HeliosError(
+            "STORE_CORRUPT",
+            { seq: r.seq, segment: r.segment },
+            `log record does not decode: ${(e as Error).message}`,
+          );
+        }
+        db.apply(rec, true);
+      }
+      db.recovered.ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      return db;
+    } catch (e) {
+      opened.store.abandon();
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The committed height (0 for a new store). */
+  get height(): number {
+    return this.state.head;
+  }
+
+  /** The forest root at the committed height. */
+  get root(): Uint8Array {
+    return this.state.heights.get(this.state.head) as Uint8Array;
+  }
+
+  get retain(): number {
+    return this.state.retain;
+  }
+
+  /** The forest root at a retained height. */
+  rootAt(height: number): Uint8Array {
+    const r = this.state.heights.get(height);
+    if (r === undefined) throw new HeliosError("HEIGHT_NOT_RETAINED", { height, head: this.state.head });
+    return r;
+  }
+
+  /** Retained heights, ascending. */
+  heights(): number[] {
+    return [...this.state.heights.keys()].sort((a, b) => a - b);
+  }
+
+  /** Refs by name. */
+  refs(): Map<string, Uint8Array> {
+    return new Map(this.state.refs);
+  }
+
+  ref(name: string): Uint8Array {
+    const r = this.state.refs.get(name);
+    if (r === undefined) throw new HeliosError("REF_NOT_FOUND", { name });
+    return r;
+  }
+
+  /** The root of tree `name` in a version (default: the head); EMPTY_ROOT if the tree does not exist. */
+  treeRoot(name: string, version: Uint8Array = this.root): Uint8Array {
+    checkName(name, MAX_TREE_NAME, "TREE_NAME_INVALID");
+    return this.map.get(checkRootArg(version), utf8(name)) ?? EMPTY_ROOT;
+  }
+
+  /** [name, root] of every tree in a version, in name order. */
+  trees(version: Uint8Array = this.root): [string, Uint8Array][] {
+    const out: [string, Uint8Array][] = [];
+    for (const [k, v] of this.map.entries(checkRootArg(version))) out.push([new TextDecoder().decode(k), v]);
+    return out;
+  }
+
+  get(tree: string, key: Uint8Array, version: Uint8Array = this.root): Uint8Array | undefined {
+    const tr = this.treeRoot(tree, version);
+    return isEmptyRoot(tr) ? undefined : this.map.get(tr, key);
+  }
+
+  /**
+   * Proof of `key` in `tree` at a version: the forest proof of the tree's
+   * root, and the tree proof of the key. Verify the first against the forest
+   * root (verifyValue with the tree root as value) and the second against the
+   * tree root.
+   */
+  prove(
+    tree: string,
+    key: Uint8Array,
+    version: Uint8Array = this.root,
+  ): { treeRoot: Uint8Array; forestProof: Uint8Array; keyProof: Uint8Array } {
+    const tr = this.treeRoot(tree, version);
+    return { treeRoot: tr, forestProof: this.map.prove(version, utf8(tree)), keyProof: this.map.prove(tr, key) };
+  }
+
+  // --------------------------------------------------------------- writes
+
+  /**
+   * Commits the next height: applies `writes` (tree name → ops) to the head
+   * and returns the new forest root. Durable when it returns.
+   */
+  commit(height: number, writes: Writes): Uint8Array {
+    this.open_();
+    if (!Number.isSafeInteger(height) || height !== this.state.head + 1) {
+      throw new HeliosError("HEIGHT_OUT_OF_ORDER", { height, head: this.state.head });
+    }
+    const trees = writesList(writes);
+    const base = this.root;
+    const root = this.applyTrees(base, trees);
+    this.log({ kind: "commit", target: { height }, base, root, trees: trees as [string, Op[]][] });
+    this.maybeCheckpoint();
+    return root;
+  }
+
+  /** Commits `writes` on top of ref `name` and moves the ref to the result. Durable when it returns. */
+  commitRef(name: string, writes: Writes): Uint8Array {
+    this.open_();
+    const base = this.ref(checkName(name, MAX_REF_NAME, "REF_NAME_INVALID"));
+    const trees = writesList(writes);
+    const root = this.applyTrees(base, trees);
+    this.log({ kind: "commit", target: { ref: name }, base, root, trees: trees as [string, Op[]][] });
+    this.maybeCheckpoint();
+    return root;
+  }
+
+  /** Creates or moves ref `name` to `root`, which must be live (a retained height, a ref or a pin). */
+  setRef(name: string, root: Uint8Array): void {
+    this.open_();
+    checkName(name, MAX_REF_NAME, "REF_NAME_INVALID");
+    this.requireLive(checkRootArg(root));
+    this.log({ kind: "ref", name, root: root.slice() });
+  }
+
+  deleteRef(name: string): void {
+    this.open_();
+    this.ref(checkName(name, MAX_REF_NAME, "REF_NAME_INVALID"));
+    this.log({ kind: "ref", name, root: null });
+  }
+
+  /** Moves the head back to a retained height ≤ the head; later heights are dropped. */
+  rollback(height: number): void {
+    this.open_();
+    if (!this.state.heights.has(height) || height > this.state.head) {
+      throw new HeliosError("HEIGHT_NOT_RETAINED", { height, head: this.state.head });
+    }
+    this.log({ kind: "rollback", height });
+  }
+
+  /** Keeps the last n heights (n ≥ 1). Lowering it drops old heights now. */
+  setRetain(n: number): void {
+    this.open_();
+    if (!Number.isInteger(n) || n < 1 || n > 1_000_000) {
+      throw new HeliosError("INVALID_ARGUMENT", { retain: n }, "retain must be an integer from 1 to 1,000,000");
+    }
+    this.log({ kind: "retain", n });
+  }
+
+  /** Keeps a live version alive until unpinned (counted). */
+  pin(root: Uint8Array): void {
+    this.open_();
+    this.requireLive(checkRootArg(root));
+    this.log({ kind: "pin", root: root.slice() });
+  }
+
+  unpin(root: Uint8Array): void {
+    this.open_();
+    if (!this.state.pins.has(bytesToHex(checkRootArg(root)))) {
+      throw new HeliosError("ROOT_NOT_LIVE", { root: bytesToHex(root) }, "that root is not pinned");
+    }
+    this.log({ kind: "unpin", root: root.slice() });
+  }
+
+  /** True when `root` is kept by a retained height, a ref or a pin. */
+  isLive(root: Uint8Array): boolean {
+    if (isEmptyRoot(root)) return true;
+    if (this.state.pins.has(bytesToHex(root))) return true;
+    for (const r of this.state.heights.values()) if (equalBytes(r, root)) return true;
+    for (const r of this.state.refs.values()) if (equalBytes(r, root)) return true;
+    return false;
+  }
+
+  private requireLive(root: Uint8Array): void {
+    if (!this.isLive(root)) throw new HeliosError("ROOT_NOT_LIVE", { root: bytesToHex(root) });
+  }
+
+  private applyTrees(base: Uint8Array, trees: readonly [string, readonly Op[]][]): Uint8Array {
+    const forestOps: Op[] = [];
+    for (const [name, ops] of trees) {
+      const key = utf8(name);
+      const cur = this.map.get(base, key) ?? EMPTY_ROOT;
+      const next = this.map.update(cur, ops);
+      forestOps.push({ key, value: isEmptyRoot(next) ? null : next });
+    }
+    return forestOps.length === 0 ? base : this.map.update(base, forestOps);
+  }
+
+  /** Writes the record durably, then applies it to the in-memory state. */
+  private log(rec: LogRecord): void {
+    this.store.append(encodeRecord(rec));
+    this.apply(rec, false);
+  }
+
+  /**
+   * Applies a record to the in-memory state. On replay, commits are
+   * re-executed and must reproduce their recorded roots.
+   */
+  private apply(rec: LogRecord, replay: boolean): void {
+    const s = this.state;
+    switch (rec.kind) {
+      case "commit": {
+        const base = "height" in rec.target ? s.heights.get(s.head) : s.refs.get(rec.target.ref);
+        if (replay) {
+          if ("height" in rec.target && rec.target.height !== s.head + 1) {
+            throw new HeliosError(
+              "STORE_CORRUPT",
+              { height: rec.target.height, head: s.head },
+              "log replay: height out of order",
+            );
+          }
+          if (base === undefined || !equalBytes(base, rec.base)) {
+            throw new HeliosError(
+              "STORE_CORRUPT",
+              { target: rec.target },
+              "log replay: the commit's base is not the current version",
+            );
+          }
+          let root: Uint8Array;
+          try {
+            root = this.applyTrees(base, rec.trees);
+          } catch (e) {
+            if (isHeliosError(e)) {
+              throw new HeliosError(
+                "STORE_CORRUPT",
+                { target: rec.target, cause: e.code },
+                `log replay failed: ${e.message}`,
+              );
+            }
+            throw e;
+          }
+          if (!equalBytes(root, rec.root)) {
+            throw new HeliosError(
+              "STORE_CORRUPT",
+              { target: rec.target, recorded: bytesToHex(rec.root), recomputed: bytesToHex(root) },
+              "log replay: the recomputed root differs from the committed root",
+            );
+          }
+        }
+        this.setTarget(rec.target, rec.root);
+        break;
+      }
+      case "ref":
+        if (rec.root === null) s.refs.delete(rec.name);
+        else {
+          s.refs.set(rec.name, rec.root);
+          this.shade(rec.root);
+        }
+        break;
+      case "rollback":
+        for (const h of [...s.heights.keys()]) if (h > rec.height) s.heights.delete(h);
+        s.head = rec.height;
+        break;
+      case "retain":
+        s.retain = rec.n;
+        this.prune();
+        break;
+      case "pin": {
+        const k = bytesToHex(rec.root);
+        const p = s.pins.get(k);
+        if (p === undefined) s.pins.set(k, { root: rec.root, count: 1 });
+        else p.count++;
+        this.shade(rec.root);
+        break;
+      }
+      case "unpin": {
+        const k = bytesToHex(rec.root);
+        const p = s.pins.get(k);
+        if (p === undefined) {
+          if (replay) throw new HeliosError("STORE_CORRUPT", { root: k }, "log replay: unpin of a root not pinned");
+          break;
+        }
+        if (--p.count === 0) s.pins.delete(k);
+        break;
+      }
+    }
+  }
+
+  private setTarget(target: Target, root: Uint8Array): void {
+    const s = this.state;
+    if ("height" in target) {
+      s.heights.set(target.height, root);
+      s.head = target.height;
+      this.prune();
+    } else {
+      s.refs.set(target.ref, root);
+    }
+    this.commitsSinceCheckpoint++;
+  }
+
+  private prune(): void {
+    const s = this.state;
+    const oldest = s.head - s.retain + 1;
+    for (const h of s.heights.keys()) if (h < oldest) s.heights.delete(h);
+  }
+
+  // ------------------------------------------------- checkpoints and GC
+
+  private maybeCheckpoint(): void {
+    if (this.commitsSinceCheckpoint >= this.checkpointEvery || this.store.l0Bytes() >= this.checkpointBytes) {
+      this.checkpoint().catch(() => {
+        // kept in store.lastCheckpointError and retried by the next checkpoint; nothing is lost
+      });
+    }
+  }
+
+  /** Moves L0 and the state to LMDB and trims the log; resolves when durable. */
+  checkpoint(): Promise<void> {
+    this.commitsSinceCheckpoint = 0;
+    return this.store.checkpoint(() => encodeState(this.state));
+  }
+
+  /** Every live forest root, and every tree root under them. */
+  liveRoots(): Uint8Array[] {
+    const seen = new Set<string>();
+    const out: Uint8Array[] = [];
+    const add = (r: Uint8Array) => {
+      const k = bytesToHex(r);
+      if (seen.has(k) || isEmptyRoot(r)) return;
+      seen.add(k);
+      out.push(r);
+      for (const [, tr] of this.map.entries(r)) {
+        const tk = bytesToHex(tr);
+        if (!seen.has(tk)) {
+          seen.add(tk);
+          out.push(tr);
+        }
+      }
+    };
+    for (const r of this.state.heights.values()) add(r);
+    for (const r of this.state.refs.values()) add(r);
+    for (const p of this.state.pins.values()) add(p.root);
+    return out;
+  }
+
+  private shade(forestRoot: Uint8Array): void {
+    if (!this.gc.running || isEmptyRoot(forestRoot)) return;
+    this.gc.shade(forestRoot);
+    for (const [, tr] of this.map.entries(forestRoot)) this.gc.shade(tr);
+  }
+
+  /** Starts a GC cycle over the live set (no-op if one is running). */
+  gcStart(): void {
+    this.open_();
+    if (!this.gc.running) this.gc.start(this.liveRoots());
+  }
+
+  /** Does up to `budget` units of GC work; true when no cycle is running. */
+  gcStep(budget = 4096): boolean {
+    this.open_();
+    return this.gc.step(budget);
+  }
+
+  gcStatus(): GcProgress {
+    return this.gc.status();
+  }
+
+  /**
+   * A whole GC cycle: checkpoint (so L0 garbage is on disk and collectable),
+   * then mark and sweep in steps, yielding to the event loop between steps so
+   * commits and reads go on.
+   */
+  async collect(opts: { budget?: number; onProgress?: (p: GcProgress) => void } = {}): Promise<GcProgress> {
+    await this.checkpoint();
+    this.gcStart();
+    const budget = opts.budget ?? 8192;
+    for (;;) {
+      const done = this.gc.step(budget);
+      opts.onProgress?.(this.gc.status());
+      if (done) break;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    await this.checkpoint(); // persist nothing new, but the epoch and a fresh state
+    return this.gc.status();
+  }
+
+  // ----------------------------------------------------------- checks
+
+  /**
+   * Checks every node of a version (default: the head) and of every tree in
+   * it against its hash, reading L2 afresh (L1 is dropped first).
+   */
+  verify(version: Uint8Array = this.root, onProgress?: (r: VersionReport) => void): VersionReport & { trees: number } {
+    this.open_();
+    this.store.dropCache();
+    const seen = new MemoryStore();
+    const total = { nodes: 0, leaves: 0, bytes: 0, trees: 0 };
+    const add = (r: VersionReport) => {
+      total.nodes += r.nodes;
+      total.leaves += r.leaves;
+      total.bytes += r.bytes;
+    };
+    const base = { ...total };
+    const progress =
+      onProgress &&
+      ((r: VersionReport) =>
+        onProgress({ nodes: base.nodes + r.nodes, leaves: base.leaves + r.leaves, bytes: base.bytes + r.bytes }));
+    add(checkVersion(this.store, version, { seen, ...(progress ? { onProgress: progress } : {}) }));
+    for (const [, tr] of this.trees(version)) {
+      Object.assign(base, total);
+      add(checkVersion(this.store, tr, { seen, ...(progress ? { onProgress: progress } : {}) }));
+      total.trees++;
+    }
+    return total;
+  }
+
+  stats(): StateStats {
+    const hs = this.heights();
+    return {
+      height: this.state.head,
+      root: bytesToHex(this.root),
+      retain: this.state.retain,
+      heights: hs.length,
+      oldestHeight: hs[0] ?? this.state.head,
+      refs: this.state.refs.size,
+      pins: this.state.pins.size,
+      store: this.store.stats(),
+      gc: this.gc.status(),
+      recovered: { ...this.recovered },
+    };
+  }
+
+  private open_(): void {
+    if (this.closed) throw new HeliosError("STORE_CLOSED");
+  }
+
+  /** Checkpoints (so the next open replays nothing), then closes and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.gc.abort();
+    try {
+      await this.checkpoint();
+    } finally {
+      this.closed = true;
+      await this.store.close();
+    }
+  }
+}
+
+export function openState(dir: string, opts: StateOptions = {}): StateDB {
+  return StateDB.open(dir, opts);
+}

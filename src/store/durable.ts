@@ -1,0 +1,436 @@
+/**
+ * store/durable — the tiered, durable, content-addressed node store.
+ *
+ *   L0  `dirty`: nodes written since the last checkpoint began (the working
+ *       set of new versions), plus `sealed` generations whose checkpoint is
+ *       in flight or failed. MemoryStores: no per-node objects.
+ *   L1  NodeCache: verified nodes read from disk, byte-bounded.
+ *   L2  LMDB (`nodes` table: id → frame, see codec.ts) and one `state`
+ *       record (the history layer's metadata, opaque here, hash-checked).
+ *   WAL the log of commit records (wal.ts), owned here so that a checkpoint
+ *       can rotate it in step with sealing L0.
+ *
+ * A commit is durable when its log record is (append). A checkpoint seals
+ * L0, rotates the log, and writes the sealed nodes plus the state record in
+ * one LMDB transaction on lmdb-js's write thread; once that is on disk the
+ * log segments it covers are deleted. Reads stay synchronous throughout:
+ * sealed nodes are served from memory until LMDB has them.
+ *
+ * Invariants: every node returned from L2 was decoded and re-hashed to its
+ * id first (else STORE_CORRUPT naming the id; nothing is cached or served);
+ * L0 nodes are dropped only after the LMDB transaction holding them is
+ * synced; the state record and the nodes it refers to commit atomically.
+ * Costs: get = up to 3 memory probes, then one LMDB read + decode + hash
+ * (~2–5 µs) on a miss; put = one memory probe + copy; a checkpoint costs one
+ * LMDB put per node (on the write thread) and one fsync.
+ */
+import { open, type Database, type RootDatabase } from "lmdb";
+import { bytesToHex, equalRange, HeliosError, isHeliosError } from "../core/index.js";
+import { HASH_BYTES, hash } from "../core/index.js";
+import { MemoryStore, type NodeStore, nodeIdInto } from "../merkle/index.js";
+import { NodeCache } from "./cache.js";
+import {
+  type CompressionPolicy,
+  DEFAULT_COMPRESSION,
+  decodeFrame,
+  encodeFrame,
+  frameBirth,
+  frameFlags,
+  LZ4,
+  ZSTD,
+} from "./codec.js";
+import { ioError, StoreDir } from "./env.js";
+import { Wal, type WalRecord } from "./wal.js";
+
+export interface DurableOptions {
+  /** Create the store if the directory is missing or empty (default false). */
+  create?: boolean;
+  /** L1 budget in bytes (default 256 MiB). */
+  cacheBytes?: number;
+  /** LMDB map size: the largest the node file may grow (default 1 TiB, sparse). */
+  mapSize?: number;
+  compression?: Partial<CompressionPolicy>;
+}
+
+export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+const STATE_KEY = "state";
+
+export interface DurableStats {
+  l0Nodes: number;
+  l0Bytes: number;
+  sealedGenerations: number;
+  l1Nodes: number;
+  l1Bytes: number;
+  l1Hits: number;
+  l1Misses: number;
+  l2Nodes: number;
+  l2Reads: number;
+  diskBytes: number;
+  walNextSeq: number;
+  walBytesWritten: number;
+  checkpoints: number;
+  nodesCheckpointed: number;
+  frameBytesCheckpointed: number;
+  epoch: number;
+  lastCheckpointError: string | undefined;
+}
+
+export interface OpenedStore {
+  store: DurableStore;
+  /** The state record of the last checkpoint (undefined for a new store) and the seq it covers. */
+  state: Uint8Array | undefined;
+  stateSeq: number;
+  /** Log records after the checkpoint, to be replayed by the caller. */
+  records: WalRecord[];
+}
+
+export class DurableStore implements NodeStore {
+  readonly dir: StoreDir;
+  readonly policy: CompressionPolicy;
+  private readonly env: RootDatabase;
+  private readonly nodes: Database<Buffer, Buffer>;
+  private readonly meta: Database<Buffer, string>;
+  private readonly wal: Wal;
+  private readonly cache: NodeCache;
+  private dirty = new MemoryStore(1 << 14);
+  private sealed: MemoryStore[] = [];
+  private inflight: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly idBuf = new Uint8Array(HASH_BYTES);
+  /** The GC epoch stamped on records written now (store/gc.ts). */
+  epoch = 0;
+  l2Reads = 0;
+  checkpoints = 0;
+  nodesCheckpointed = 0;
+  frameBytesCheckpointed = 0;
+  lastCheckpointError: HeliosError | undefined;
+
+  private constructor(dir: StoreDir, env: RootDatabase, wal: Wal, opts: DurableOptions) {
+    this.dir = dir;
+    this.env = env;
+    this.nodes = env.openDB<Buffer, Buffer>({ name: "nodes", encoding: "binary", keyEncoding: "binary" });
+    this.meta = env.openDB<Buffer, string>({ name: "meta", encoding: "binary", keyEncoding: "ordered-binary" });
+    this.wal = wal;
+    this.cache = new NodeCache(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    this.policy = { ...DEFAULT_COMPRESSION, ...(opts.compression ?? {}) };
+  }
+
+  /** Opens the store: directory, lock, LMDB, the state record and the log tail. */
+  static open(path: string, opts: DurableOptions = {}): OpenedStore {
+    const dir = StoreDir.open(path, opts.create === true);
+    let env: RootDatabase | undefined;
+    try {
+      try {
+        env = open({
+          path: dir.lmdbPath,
+          maxDbs: 4,
+          mapSize: opts.mapSize ?? 2 ** 40,
+          compression: false,
+          overlappingSync: false,
+          useWritemap: false,
+        });
+      } catch (e) {
+        throw ioError(e, "opening LMDB", { path: dir.lmdbPath });
+      }
+      const metaDb = env.openDB<Buffer, string>({ name: "meta", encoding: "binary", keyEncoding: "ordered-binary" });
+      const { state, seq } = readState(metaDb);
+      const { wal, records } = Wal.open(dir.walDir, seq + 1);
+      const store = new DurableStore(dir, env, wal, opts);
+      const epochRaw = metaDb.get("epoch");
+      if (epochRaw !== undefined && epochRaw.length === 4) store.epoch = Buffer.from(epochRaw).readUInt32LE(0);
+      return { store, state, stateSeq: seq, records: records.filter((r) => r.seq > seq) };
+    } catch (e) {
+      try {
+        env?.close();
+      } catch {
+        // already failing
+      }
+      dir.release();
+      throw e;
+    }
+  }
+
+  get size(): number {
+    let n = this.dirty.size;
+    for (const s of this.sealed) n += s.size;
+    return n + this.l2Count();
+  }
+
+  /** Nodes in LMDB (O(1), from LMDB's own statistics). */
+  l2Count(): number {
+    return (this.nodes.getStats() as { entryCount: number }).entryCount;
+  }
+
+  get(id: Uint8Array, idOff: number): Uint8Array | undefined {
+    let v = this.dirty.get(id, idOff);
+    if (v !== undefined) return v;
+    for (let i = this.sealed.length - 1; i >= 0; i--) {
+      v = (this.sealed[i] as MemoryStore).get(id, idOff);
+      if (v !== undefined) return v;
+    }
+    v = this.cache.get(id, idOff);
+    if (v !== undefined) return v;
+    return this.readL2(id, idOff);
+  }
+
+  private readL2(id: Uint8Array, idOff: number): Uint8Array | undefined {
+    if (this.closed) throw new HeliosError("STORE_CLOSED");
+    const key = Buffer.from(id.buffer, id.byteOffset + idOff, HASH_BYTES);
+    let raw: Buffer | undefined;
+    try {
+      raw = this.nodes.getBinaryFast(key);
+    } catch (e) {
+      throw ioError(e, "reading a node", { id: bytesToHex(key) });
+    }
+    if (raw === undefined) return undefined;
+    this.l2Reads++;
+    const hex = () => bytesToHex(key);
+    const node = decodeFrame(raw, hex);
+    try {
+      nodeIdInto(node, this.idBuf, 0);
+    } catch (e) {
+      if (isHeliosError(e, "MERKLE_NODE_MALFORMED")) {
+        throw new HeliosError("STORE_CORRUPT", { id: hex() }, "stored node is not a valid encoding");
+      }
+      throw e;
+    }
+    if (!equalRange(this.idBuf, 0, id, idOff, HASH_BYTES)) {
+      throw new HeliosError(
+        "STORE_CORRUPT",
+        { id: hex(), actual: bytesToHex(this.idBuf) },
+        "stored node does not hash to its id",
+      );
+    }
+    return this.cache.insert(id, idOff, node, 0, node.length);
+  }
+
+  has(id: Uint8Array, idOff: number): boolean {
+    if (this.dirty.has(id, idOff)) return true;
+    for (const s of this.sealed) if (s.has(id, idOff)) return true;
+    if (this.cache.get(id, idOff) !== undefined) return true;
+    return this.nodes.doesExist(Buffer.from(id.buffer, id.byteOffset + idOff, HASH_BYTES));
+  }
+
+  put(id: Uint8Array, idOff: number, src: Uint8Array, srcOff: number, len: number): void {
+    if (this.closed) throw new HeliosError("STORE_CLOSED");
+    this.dirty.put(id, idOff, src, srcOff, len);
+  }
+
+  /** Appends a record to the log and syncs it: the durability point of a commit. */
+  append(body: Uint8Array): number {
+    if (this.closed) throw new HeliosError("STORE_CLOSED");
+    return this.wal.append(body);
+  }
+
+  /** The seq the next appended record gets. */
+  get nextSeq(): number {
+    return this.wal.next;
+  }
+
+  /**
+   * Writes every L0 node and the state record (`state()`, taken at the
+   * moment L0 is sealed, so it covers exactly the log records before it) to
+   * LMDB in one transaction, then drops the log segments it covers. Returns
+   * when that is on disk. Checkpoints run one at a time, in call order.
+   * A failed checkpoint keeps its nodes in memory and its log segments, so
+   * nothing is lost; the error is returned (and kept in lastCheckpointError).
+   */
+  checkpoint(state: () => Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new HeliosError("STORE_CLOSED"));
+    const run = async (): Promise<void> => {
+      // seal synchronously at the moment the previous checkpoint is done
+      const seq = this.wal.next - 1;
+      if (this.dirty.size > 0) {
+        this.sealed.push(this.dirty);
+        this.dirty = new MemoryStore(1 << 14);
+      }
+      const segment = this.wal.rotate();
+      const gens = this.sealed.slice();
+      const epoch = this.epoch;
+      const body = stateBody(state(), seq);
+      let count = 0;
+      let frameBytes = 0;
+      const policy = this.policy;
+      try {
+        await this.env.batch(() => {
+          for (const g of gens) {
+            g.forEach((id, node) => {
+              const f = encodeFrame(node, epoch, policy, LZ4);
+              // copies: lmdb-js encodes the write when it is queued
+              this.nodes.put(Buffer.from(id), f as Buffer);
+              count++;
+              frameBytes += f.length + HASH_BYTES;
+            });
+          }
+          this.meta.put(STATE_KEY, body);
+          this.meta.put("epoch", u32(epoch));
+        });
+        await this.env.flushed;
+      } catch (e) {
+        this.lastCheckpointError = ioError(e, "checkpoint");
+        throw this.lastCheckpointError;
+      }
+      this.sealed = this.sealed.filter((g) => !gens.includes(g));
+      this.wal.dropThrough(segment);
+      this.checkpoints++;
+      this.nodesCheckpointed += count;
+      this.frameBytesCheckpointed += frameBytes;
+      this.lastCheckpointError = undefined;
+    };
+    const p = this.inflight.then(run, run);
+    this.inflight = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Resolves when no checkpoint is in flight. */
+  idle(): Promise<void> {
+    return this.inflight;
+  }
+
+  /** Bytes of node records in L0 (dirty + sealed). */
+  l0Bytes(): number {
+    let n = this.dirty.bytes;
+    for (const s of this.sealed) n += s.bytes;
+    return n;
+  }
+
+  // ---- for the collector (gc.ts) ----
+
+  /** Up to `limit` LMDB node records with id > after (or from the start), in id order. */
+  scan(after: Uint8Array | undefined, limit: number): { id: Buffer; birth: number; flags: number; bytes: number }[] {
+    const out: { id: Buffer; birth: number; flags: number; bytes: number }[] = [];
+    try {
+      const range = after === undefined ? { limit: limit + 1 } : { start: Buffer.from(after), limit: limit + 1 };
+      for (const { key, value } of this.nodes.getRange(range)) {
+        if (after !== undefined && equalRange(key, 0, after, 0, HASH_BYTES)) continue;
+        out.push({ id: key, birth: frameBirth(value), flags: frameFlags(value), bytes: value.length });
+        if (out.length >= limit) break;
+      }
+    } catch (e) {
+      throw ioError(e, "scanning nodes");
+    }
+    return out;
+  }
+
+  /**
+   * Deletes the given records if they are still older than `epoch` (a record
+   * rewritten since — by a checkpoint that re-created the node — is kept),
+   * and rewrites `toCold` records with zstd. One synchronous transaction.
+   */
+  sweep(ids: readonly Buffer[], epoch: number, toCold: readonly Buffer[]): number {
+    let removed = 0;
+    try {
+      this.env.transactionSync(() => {
+        for (const id of ids) {
+          const v = this.nodes.getBinaryFast(id);
+          if (v !== undefined && frameBirth(v) < epoch) {
+            this.nodes.removeSync(id);
+            removed++;
+          }
+        }
+        for (const id of toCold) {
+          const v = this.nodes.getBinary(id);
+          if (v === undefined || frameFlags(v) === ZSTD) continue;
+          const node = Buffer.from(decodeFrame(v, () => bytesToHex(id)));
+          const f = encodeFrame(node, frameBirth(v), this.policy, ZSTD);
+          if (frameFlags(f) === ZSTD) this.nodes.putSync(id, f as Buffer);
+        }
+      });
+    } catch (e) {
+      throw ioError(e, "sweeping nodes");
+    }
+    return removed;
+  }
+
+  /** Persists the GC epoch (so records written after a restart are never older than marks in flight). */
+  saveEpoch(): void {
+    try {
+      this.meta.putSync("epoch", u32(this.epoch));
+    } catch (e) {
+      throw ioError(e, "saving the GC epoch");
+    }
+  }
+
+  diskBytes(): number {
+    const s = this.env.getStats() as { pageSize: number; lastPageNumber: number };
+    return s.pageSize * (s.lastPageNumber + 1);
+  }
+
+  stats(): DurableStats {
+    let sealedNodes = 0;
+    for (const s of this.sealed) sealedNodes += s.size;
+    return {
+      l0Nodes: this.dirty.size + sealedNodes,
+      l0Bytes: this.l0Bytes(),
+      sealedGenerations: this.sealed.length,
+      l1Nodes: this.cache.size,
+      l1Bytes: this.cache.bytes,
+      l1Hits: this.cache.hits,
+      l1Misses: this.cache.misses,
+      l2Nodes: this.l2Count(),
+      l2Reads: this.l2Reads,
+      diskBytes: this.diskBytes(),
+      walNextSeq: this.wal.next,
+      walBytesWritten: this.wal.bytesWritten,
+      checkpoints: this.checkpoints,
+      nodesCheckpointed: this.nodesCheckpointed,
+      frameBytesCheckpointed: this.frameBytesCheckpointed,
+      epoch: this.epoch,
+      lastCheckpointError: this.lastCheckpointError?.message,
+    };
+  }
+
+  /** Drops L1 (for cold-read measurements and tests). */
+  dropCache(): void {
+    this.cache.clear();
+  }
+
+  /** Waits for checkpoints in flight, then closes LMDB and the log and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.inflight;
+    this.closed = true;
+    this.wal.close();
+    try {
+      await this.env.close();
+    } finally {
+      this.dir.release();
+    }
+  }
+
+  /** Closes without waiting (for crash simulation in tests and for fatal paths). */
+  abandon(): void {
+    this.closed = true;
+    this.wal.close();
+    this.dir.release();
+  }
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0, 0);
+  return b;
+}
+
+/** state record = BLAKE3(seq ‖ body) [32] ‖ seq u64 LE ‖ body */
+function stateBody(state: Uint8Array, seq: number): Buffer {
+  const out = Buffer.alloc(HASH_BYTES + 8 + state.length);
+  out.writeBigInt64LE(BigInt(seq), HASH_BYTES);
+  out.set(state, HASH_BYTES + 8);
+  out.set(hash(out.subarray(HASH_BYTES)), 0);
+  return out;
+}
+
+function readState(meta: Database<Buffer, string>): { state: Uint8Array | undefined; seq: number } {
+  let raw: Buffer | undefined;
+  try {
+    raw = meta.getBinary(STATE_KEY);
+  } catch (e) {
+    throw ioError(e, "reading the state record");
+  }
+  if (raw === undefined) return { state: undefined, seq: -1 };
+  if (raw.length < HASH_BYTES + 8 || !equalRange(hash(raw.subarray(HASH_BYTES)), 0, raw, 0, HASH_BYTES)) {
+    throw new HeliosError("STORE_CORRUPT", { record: "state" }, "the checkpoint's state record fails its hash");
+  }
+  return { state: new Uint8Array(raw.subarray(HASH_BYTES + 8)), seq: Number(raw.readBigInt64LE(HASH_BYTES)) };
+}
