@@ -46,7 +46,7 @@ import {
 } from "./wire.js";
 
 export interface StateOptions extends DurableOptions {
-  /** Heights kept when the store is created (default 100); change later with setRetain. */
+  /** Heights kept when the store is created (default 100; ignored when opening an existing store: use setRetain). */
   retain?: number;
   /** Start a background checkpoint after this many commits (default 16). */
   checkpointEvery?: number;
@@ -164,6 +164,8 @@ export class StateDB {
         }
         db.apply(rec, true);
       }
+      // a new store: make its settings durable before anything else
+      if (opened.state === undefined && opened.records.length === 0) db.log({ kind: "retain", n: retain });
       db.recovered.ms = Number(process.hrtime.bigint() - t0) / 1e6;
       return db;
     } catch (e) {

@@ -398,10 +398,15 @@ export class DurableStore implements NodeStore {
     }
   }
 
-  /** Closes without waiting (for crash simulation in tests and for fatal paths). */
+  /**
+   * Drops the handle without a checkpoint: what is not checkpointed stays
+   * only in the log, as after a crash (for recovery tests and fatal paths).
+   */
   abandon(): void {
+    if (this.closed) return;
     this.closed = true;
     this.wal.close();
+    this.env.close().catch(() => undefined);
     this.dir.release();
   }
 }

@@ -15,6 +15,9 @@
  *    pins), reading nodes through the tiers, each node once.
  *    `shade(root)` adds a root that becomes live mid-cycle (a ref moved onto
  *    an old version, a pin): snapshot-at-the-beginning with a root barrier.
+ *    Today the history layer only lets a ref or pin name a root that is
+ *    already live, so the barrier is defensive (a mutation test that
+ *    disables it passes); it keeps GC safe if that rule is ever relaxed.
  *    New versions need no barrier: their new nodes are born in this epoch,
  *    and their old nodes come from a live base version, so they are marked.
  * 3. sweep: scan LMDB in id order; delete records that are unmarked AND born
