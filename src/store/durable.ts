@@ -267,7 +267,16 @@ export class DurableStore implements NodeStore {
         });
         await this.env.flushed;
       } catch (e) {
-        this.lastCheckpointError = ioError(e, "checkpoint");
+        // lmdb-js hangs the underlying error on a second promise; take it so it is not unhandled
+        const inner = (e as { commitError?: Promise<unknown> }).commitError;
+        const cause =
+          inner === undefined
+            ? e
+            : await inner.then(
+                () => e,
+                (x: unknown) => x,
+              );
+        this.lastCheckpointError = ioError(cause, "checkpoint", {}, this.dir.dir);
         throw this.lastCheckpointError;
       }
       this.sealed = this.sealed.filter((g) => !gens.includes(g));

@@ -7,7 +7,8 @@
  *                   without it is not ours (STORE_FOREIGN), and we never write
  *                   into a foreign directory.
  *   LOCK            the pid of the process that holds the store open.
- *   nodes.mdb/      the LMDB environment (L2): nodes and the state record.
+ *   nodes.mdb       the LMDB environment (L2: nodes and the state record),
+ *   nodes.mdb-lock  and its reader lock table.
  *   wal/NNNNNNNN.log  write-ahead log segments (store/wal.ts).
  *
  * Invariants: at most one open handle per store across processes (LOCK, with
@@ -27,6 +28,7 @@ import {
   readFileSync,
   realpathSync,
   statSync,
+  statfsSync,
   unlinkSync,
   writeFileSync,
   writeSync,
@@ -39,13 +41,37 @@ export const FORMAT_VERSION = 1;
 const MARKER = "HELIOS";
 const LOCK = "LOCK";
 
-/** Maps an operating-system error to a coded error; nothing else is thrown from I/O. */
-export function ioError(e: unknown, what: string, ctx: Record<string, unknown> = {}): HeliosError {
+/** Free bytes on the filesystem holding `dir` (undefined if it cannot be told). */
+export function freeBytes(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Below this much free space, an I/O error whose errno is lost (LMDB reports EIO) is read as a full disk. */
+const NEARLY_FULL = 4 * 1024 * 1024;
+
+/**
+ * Maps an operating-system error to a coded error; nothing else is thrown
+ * from I/O. `dir`, when given, lets a vague error (LMDB turns ENOSPC during a
+ * commit into EIO) be told apart by looking at the free space.
+ */
+export function ioError(e: unknown, what: string, ctx: Record<string, unknown> = {}, dir?: string): HeliosError {
   if (e instanceof HeliosError) return e;
-  const code = (e as { code?: string }).code ?? "";
+  const code = String((e as { code?: string | number }).code ?? "");
   const msg = (e as Error).message ?? String(e);
   const context = { ...ctx, errno: code, cause: msg };
-  if (code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG" || /MDB_MAP_FULL|No space left/.test(msg))
+  const free = dir === undefined ? undefined : freeBytes(dir);
+  if (
+    code === "ENOSPC" ||
+    code === "EDQUOT" ||
+    code === "EFBIG" ||
+    /MDB_MAP_FULL|No space left/.test(msg) ||
+    (free !== undefined && free < NEARLY_FULL)
+  )
     return new HeliosError("STORE_DISK_FULL", context, `${what}: ${msg}`);
   if (code === "EACCES" || code === "EROFS" || code === "EPERM" || /read-only|Permission denied/i.test(msg))
     return new HeliosError("STORE_READ_ONLY", context, `${what}: ${msg}`);

@@ -222,7 +222,7 @@ export class Wal {
       } catch {
         this.poisoned = true;
       }
-      throw ioError(e, "appending to the log", { seq });
+      throw ioError(e, "appending to the log", { seq }, this.dir);
     }
     this.size += total;
     this.bytesWritten += total;
@@ -237,14 +237,28 @@ export class Wal {
   rotate(): number {
     if (this.fd < 0) throw new HeliosError("STORE_CLOSED");
     const closed = this.segment;
-    try {
-      closeSync(this.fd);
-    } catch (e) {
-      throw ioError(e, "closing a log segment");
-    }
-    this.fd = -1;
+    const oldFd = this.fd;
+    const oldSize = this.size;
+    // open the next segment first: if that fails (a full disk), appends go on in this one
     this.segment = closed + 1;
-    this.openSegment(true);
+    try {
+      this.openSegment(true);
+    } catch (e) {
+      this.segment = closed;
+      this.fd = oldFd;
+      this.size = oldSize;
+      try {
+        unlinkSync(path.join(this.dir, segName(closed + 1)));
+      } catch {
+        // never created
+      }
+      throw e;
+    }
+    try {
+      closeSync(oldFd);
+    } catch {
+      // every append to it was synced already
+    }
     return closed;
   }
 
