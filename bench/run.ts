@@ -9,6 +9,8 @@ const suites: Record<string, () => Promise<Suite>> = {
   hash: async () => (await import("./suites/hash.js")).run,
   merkle: async () => (await import("./suites/merkle.js")).run,
   internals: async () => (await import("./suites/internals.js")).run,
+  forest: async () => (await import("./suites/forest.js")).run,
+  durable: async () => (await import("./suites/durable.js")).run,
 };
 
 const mode = benchMode();

@@ -65,6 +65,7 @@ export interface DurableStats {
   l1Misses: number;
   l2Nodes: number;
   l2Reads: number;
+  l2NodeBytes: number;
   diskBytes: number;
   walNextSeq: number;
   walBytesWritten: number;
@@ -360,6 +361,18 @@ export class DurableStore implements NodeStore {
     }
   }
 
+  /** Bytes of LMDB pages holding node records now (excludes free and stale copy-on-write pages). */
+  nodeBytesInUse(): number {
+    const s = this.nodes.getStats() as {
+      pageSize: number;
+      treeBranchPageCount: number;
+      treeLeafPageCount: number;
+      overflowPages: number;
+    };
+    return s.pageSize * (s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages);
+  }
+
+  /** Size of the LMDB file up to its last used page (LMDB never shrinks it; freed pages are reused). */
   diskBytes(): number {
     const s = this.env.getStats() as { pageSize: number; lastPageNumber: number };
     return s.pageSize * (s.lastPageNumber + 1);
@@ -378,6 +391,7 @@ export class DurableStore implements NodeStore {
       l1Misses: this.cache.misses,
       l2Nodes: this.l2Count(),
       l2Reads: this.l2Reads,
+      l2NodeBytes: this.nodeBytesInUse(),
       diskBytes: this.diskBytes(),
       walNextSeq: this.wal.next,
       walBytesWritten: this.wal.bytesWritten,
