@@ -10,8 +10,8 @@
  *
  * Exports: hash(data, out, outOff, key), hashMany(data, offsets, count, out,
  * slots, key), hashPairs(slab, triples, count, key), impl (string), and the
- * single-call fast path: scratch (an ArrayBuffer owned by this environment)
- * plus hashScratch(len, keyed).
+ * single-call fast paths: scratch (an ArrayBuffer owned by this environment)
+ * plus hashScratch(len, keyed) and nodeIdScratch(len, kind, a, b, c).
  */
 #include <node_api.h>
 #include <stdint.h>
@@ -212,6 +212,73 @@ static napi_value js_hash_scratch(napi_env env, napi_callback_info info) {
   return NULL; /* undefined */
 }
 
+/*
+ * Node ids in one call (the durable store re-hashes every node it reads from
+ * disk, so the per-call cost matters). The wrapper parses and validates the
+ * node in TypeScript, copies its bytes to scratch[NODE_AT, NODE_AT + len)
+ * and passes offsets only; the three domain keys sit at KEYS_AT (leaf, node,
+ * inner). Every offset is checked against len here before any read.
+ *   kind 0 (leaf):   a = keyOff, b = keyLen, c = valueOff (value runs to len)
+ *                    id = keyed(K_LEAF, key || BLAKE3(value))
+ *   kind 1 (branch): a = headerOff, b = headerLen, c = childOff (children run to len)
+ *                    id = keyed(K_NODE, header || inner(children)), inner =
+ *                    pairwise rounds with K_INNER, odd last item carried up
+ */
+#define KEYS_AT SCRATCH_BYTES
+#define NODE_AT (SCRATCH_BYTES + 96)
+#define NODE_MAX 8192
+#define SCRATCH_TOTAL (NODE_AT + NODE_MAX)
+
+/* nodeIdScratch(len, kind, a, b, c): id -> scratch[SCRATCH_OUT, +32); returns undefined, or [status, -1]. */
+static napi_value js_node_id_scratch(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  void *data = NULL;
+  uint32_t v[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok || data == NULL || argc < 5)
+    return fail(env, ST_ARGS, -1);
+  for (int i = 0; i < 5; i++)
+    if (napi_get_value_uint32(env, argv[i], &v[i]) != napi_ok) return fail(env, ST_ARGS, i);
+  uint32_t len = v[0], kind = v[1], a = v[2], b = v[3], c = v[4];
+  uint8_t *s = (uint8_t *)data;
+  const uint8_t *node = s + NODE_AT;
+  uint32_t keys[3][8];
+  memcpy(keys, s + KEYS_AT, 96);
+  uint8_t msg[HB3_CHUNK_LEN];
+  if (len > NODE_MAX) return fail(env, ST_COUNT, -1);
+  if (kind == 0) {
+    if (a > len || b > 256 || b > len - a || c > len) return fail(env, ST_OFFSET_RANGE, -1);
+    memcpy(msg, node + a, b);
+    hb3_hash(node + c, len - c, NULL, msg + b);
+    hb3_hash(msg, b + HB3_OUT_LEN, keys[0], s + SCRATCH_OUT);
+    return NULL;
+  }
+  if (kind != 1) return fail(env, ST_COUNT, -1);
+  if (a > len || b > len - a || b > HB3_CHUNK_LEN - HB3_OUT_LEN || c > len || (len - c) % HB3_OUT_LEN != 0)
+    return fail(env, ST_OFFSET_RANGE, -1);
+  uint32_t n = (len - c) / HB3_OUT_LEN;
+  if (n < 1 || n > 17) return fail(env, ST_COUNT, -1);
+  uint8_t slab[2 * 17 * HB3_OUT_LEN];
+  int32_t t[3 * 9];
+  memcpy(slab, node + c, (size_t)n * HB3_OUT_LEN);
+  while (n > 1) {
+    uint32_t pairs = n >> 1;
+    for (uint32_t i = 0; i < pairs; i++) {
+      t[3 * i] = (int32_t)(2 * i);
+      t[3 * i + 1] = (int32_t)(2 * i + 1);
+      t[3 * i + 2] = (int32_t)(n + i);
+    }
+    hb3_hash_pairs(slab, t, pairs, keys[2]);
+    memmove(slab, slab + (size_t)n * HB3_OUT_LEN, (size_t)pairs * HB3_OUT_LEN);
+    if (n & 1) memmove(slab + (size_t)pairs * HB3_OUT_LEN, slab + (size_t)(n - 1) * HB3_OUT_LEN, HB3_OUT_LEN);
+    n = pairs + (n & 1);
+  }
+  memcpy(msg, node + a, b);
+  memcpy(msg + b, slab, HB3_OUT_LEN);
+  hb3_hash(msg, b + HB3_OUT_LEN, keys[1], s + SCRATCH_OUT);
+  return NULL;
+}
+
 /* Runs once when the shared object is loaded (before any Node environment,
  * including worker threads, can call in), so the dispatch choice is never
  * written concurrently. HELIOS_BLAKE3_IMPL=portable forces the fallback. */
@@ -224,15 +291,15 @@ NAPI_MODULE_INIT() {
   napi_value impl, scratch;
   napi_ref scratch_ref;
   void *scratch_data = NULL;
-  napi_property_descriptor props[6];
+  napi_property_descriptor props[7];
   memset(props, 0, sizeof props);
   if (napi_create_string_utf8(env, hb3_impl_name(), NAPI_AUTO_LENGTH, &impl) != napi_ok) return NULL;
   /* One scratch buffer per environment (main thread, each worker). The strong
    * reference keeps it (and so the pointer handed to hashScratch) alive for
    * the environment's lifetime; ArrayBuffer backing stores never move. */
-  if (napi_create_arraybuffer(env, SCRATCH_BYTES, &scratch_data, &scratch) != napi_ok || scratch_data == NULL)
+  if (napi_create_arraybuffer(env, SCRATCH_TOTAL, &scratch_data, &scratch) != napi_ok || scratch_data == NULL)
     return NULL;
-  memset(scratch_data, 0, SCRATCH_BYTES);
+  memset(scratch_data, 0, SCRATCH_TOTAL);
   if (napi_create_reference(env, scratch, 1, &scratch_ref) != napi_ok) return NULL;
   props[0].utf8name = "hash";
   props[0].method = js_hash;
@@ -253,6 +320,10 @@ NAPI_MODULE_INIT() {
   props[5].utf8name = "scratch";
   props[5].value = scratch;
   props[5].attributes = napi_enumerable;
-  if (napi_define_properties(env, exports, 6, props) != napi_ok) return NULL;
+  props[6].utf8name = "nodeIdScratch";
+  props[6].method = js_node_id_scratch;
+  props[6].data = scratch_data;
+  props[6].attributes = napi_enumerable;
+  if (napi_define_properties(env, exports, 7, props) != napi_ok) return NULL;
   return exports;
 }

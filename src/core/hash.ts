@@ -46,6 +46,7 @@ interface NativeKernel {
   ): NativeResult;
   hashPairs(slab: Uint8Array, triples: Int32Array, count: number, key: Uint32Array | null): NativeResult;
   hashScratch(len: number, keyed: number): NativeResult;
+  nodeIdScratch(len: number, kind: number, a: number, b: number, c: number): NativeResult;
 }
 
 /** Status codes of native/blake3/binding.c (keep in sync). */
@@ -70,6 +71,11 @@ let native: NativeKernel | undefined;
 let scratchIn: Uint8Array = new Uint8Array(0);
 let scratchOut: Uint8Array = new Uint8Array(0);
 let scratchKey: Uint32Array = new Uint32Array(0);
+let scratchKeys: Uint32Array = new Uint32Array(0);
+let scratchNode: Uint8Array = new Uint8Array(0);
+const keysLoaded: (Uint32Array | null)[] = [null, null, null];
+/** Node encodings up to this length take the one-call node-id path (binding.c NODE_MAX). */
+export const NODE_ID_MAX = 8192;
 
 /**
  * Where the addon may sit, relative to this module: `dist/src/core/hash.js`
@@ -99,12 +105,18 @@ function load(): NativeKernel {
       "the addon exists but failed to load",
     );
   }
-  if (typeof k.hashMany !== "function" || !(k.scratch instanceof ArrayBuffer)) {
+  if (
+    typeof k.hashMany !== "function" ||
+    typeof k.nodeIdScratch !== "function" ||
+    !(k.scratch instanceof ArrayBuffer)
+  ) {
     throw new HeliosError("HASH_KERNEL_UNAVAILABLE", { path: where }, "the addon is stale; rebuild it");
   }
   scratchIn = new Uint8Array(k.scratch, 0, SCRATCH_MAX);
   scratchOut = new Uint8Array(k.scratch, SCRATCH_MAX, HASH_BYTES);
   scratchKey = new Uint32Array(k.scratch, SCRATCH_MAX + HASH_BYTES, KEY_WORDS);
+  scratchKeys = new Uint32Array(k.scratch, SCRATCH_MAX + 2 * HASH_BYTES, 3 * KEY_WORDS);
+  scratchNode = new Uint8Array(k.scratch, SCRATCH_MAX + 2 * HASH_BYTES + 96, NODE_ID_MAX);
   native = k;
   return k;
 }
@@ -160,6 +172,49 @@ export function hashInto(data: Uint8Array, out: Uint8Array, outOff: number, key?
   }
   const r = k.hash(data, out, outOff, kw);
   if (r !== undefined) fromNative("hashInto", r);
+}
+
+function loadKeys(kLeaf: Uint32Array, kNode: Uint32Array, kInner: Uint32Array): void {
+  if (keysLoaded[0] !== kLeaf || keysLoaded[1] !== kNode || keysLoaded[2] !== kInner) {
+    for (const [i, kk] of [kLeaf, kNode, kInner].entries()) {
+      checkKey("nodeId", kk);
+      scratchKeys.set(kk, i * KEY_WORDS);
+      keysLoaded[i] = kk;
+    }
+  }
+}
+
+/**
+ * A Merkle node id in one native call, for nodes of at most NODE_ID_MAX
+ * bytes (returns false for larger ones: use the general functions).
+ * The node is buf[off, end). kind 0, a leaf: id = keyed(kLeaf, key ‖ H(value)),
+ * key = buf[a, a+b), value = buf[c, end). kind 1, a branch: id =
+ * keyed(kNode, header ‖ inner), header = buf[a, a+b), inner = pairwise rounds
+ * (keyed kInner, odd last carried) over the 32-byte ids in buf[c, end).
+ * Offsets a and c are absolute in buf. The caller parses and validates the
+ * encoding; the native side re-checks every bound against the node length.
+ */
+export function nodeIdOf(
+  buf: Uint8Array,
+  off: number,
+  end: number,
+  kind: 0 | 1,
+  a: number,
+  b: number,
+  c: number,
+  keys: readonly [Uint32Array, Uint32Array, Uint32Array],
+  out: Uint8Array,
+  outOff: number,
+): boolean {
+  const len = end - off;
+  if (len > NODE_ID_MAX || len < 0) return false;
+  const k = native ?? load();
+  loadKeys(keys[0], keys[1], keys[2]);
+  scratchNode.set(buf.subarray(off, end));
+  const r = k.nodeIdScratch(len, kind, a - off, b, c - off);
+  if (r !== undefined) fromNative("nodeIdOf", r);
+  out.set(scratchOut, outOff);
+  return true;
 }
 
 /** Batched: message i is data[offsets[i] .. offsets[i+1]) for i < count (offsets has count+1 entries, non-decreasing).

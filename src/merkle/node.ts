@@ -35,7 +35,7 @@
  */
 import { decodeVarint, VARINT_OK, type VarintOut, varintReason, varintSize, writeVarint } from "../core/index.js";
 import { HeliosError } from "../core/index.js";
-import { HASH_BYTES, hashInto, hashPairs, keyFromContext } from "../core/index.js";
+import { HASH_BYTES, hashInto, hashPairs, keyFromContext, NODE_ID_MAX, nodeIdOf } from "../core/index.js";
 
 export const TAG_LEAF = 0x00;
 export const TAG_BRANCH = 0x01;
@@ -294,8 +294,25 @@ export function innerRootInto(
  * Throws MERKLE_NODE_MALFORMED for bytes that are not a canonical encoding.
  * One call per hash (not batched): for checks and verifiers, not commits.
  */
+const idLeaf = new LeafView();
+const idBranch = new BranchView();
+const ID_KEYS: readonly [Uint32Array, Uint32Array, Uint32Array] = [K_LEAF, K_NODE, K_INNER];
+
 export function nodeIdInto(bytes: Uint8Array, out: Uint8Array, outOff: number): void {
   if (bytes.length === 0) malformed("empty node");
+  // one native call for nodes up to NODE_ID_MAX (all branches; leaves with values under ~8 KiB)
+  if (bytes.length <= NODE_ID_MAX) {
+    if (bytes[0] === TAG_LEAF) {
+      parseLeaf(bytes, 0, bytes.length, idLeaf);
+      nodeIdOf(bytes, 0, bytes.length, 0, idLeaf.keyOff, idLeaf.keyLen, idLeaf.valueOff, ID_KEYS, out, outOff);
+      return;
+    }
+    if (bytes[0] === TAG_BRANCH) {
+      parseBranch(bytes, 0, bytes.length, idBranch);
+      nodeIdOf(bytes, 0, bytes.length, 1, 1, idBranch.childOff - 1, idBranch.childOff, ID_KEYS, out, outOff);
+      return;
+    }
+  }
   if (bytes[0] === TAG_LEAF) {
     const lv = new LeafView();
     parseLeaf(bytes, 0, bytes.length, lv);

@@ -89,3 +89,18 @@ test("nodeIdInto agrees with the ids commits assign", () => {
     (e) => isHeliosError(e, "MERKLE_NODE_MALFORMED"),
   );
 });
+
+test("node ids recomputed one node at a time (one native call up to 8 KiB, the general path above) equal the commit's ids", () => {
+  const store = createMemoryStore();
+  const map = createMerkleMap({ store });
+  const ops = [0, 1, 100, 8000, 8150, 8157, 8158, 8200, 20_000].map((n, i) => ({
+    key: hash(Uint8Array.of(i)),
+    value: new Uint8Array(n).map((_, j) => (j * 13 + i) & 255),
+  }));
+  // a full branch: 16 nibble children and a terminal leaf
+  for (let i = 0; i < 16; i++) ops.push({ key: Uint8Array.of(0x55, i << 4), value: Uint8Array.of(i) });
+  ops.push({ key: Uint8Array.of(0x55), value: Uint8Array.of(99) });
+  const root = map.update(EMPTY_ROOT, ops);
+  const r = checkVersion(store, root);
+  assert.equal(r.leaves, ops.length);
+});
