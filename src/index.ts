@@ -1,3 +1,13 @@
 /** Helios public API. */
 export * from "./core/index.js";
 export * from "./merkle/index.js";
+export * from "./history/index.js";
+export {
+  DEFAULT_CACHE_BYTES,
+  DEFAULT_COMPRESSION,
+  type CompressionPolicy,
+  type DurableOptions,
+  type DurableStats,
+  DurableStore,
+  type GcProgress,
+} from "./store/index.js";

@@ -35,6 +35,7 @@ import {
   type VersionReport,
 } from "../merkle/index.js";
 import { Collector, type DurableOptions, type DurableStats, DurableStore, type GcProgress } from "../store/index.js";
+import { HeadCache } from "./headcache.js";
 import {
   decodeRecord,
   decodeState,
@@ -52,6 +53,8 @@ export interface StateOptions extends DurableOptions {
   checkpointEvery?: number;
   /** ... or when L0 holds this many bytes (default 256 MiB). */
   checkpointBytes?: number;
+  /** Entries of the head value cache (history/headcache.ts; default 262,144 per generation; 0 disables it). */
+  headCacheEntries?: number;
 }
 
 export type Writes = Record<string, readonly Op[]> | Map<string, readonly Op[]>;
@@ -93,6 +96,12 @@ function checkRootArg(root: unknown): Uint8Array {
   return root;
 }
 
+function checkRetain(n: unknown): void {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 1_000_000) {
+    throw new HeliosError("INVALID_ARGUMENT", { retain: n }, "retain must be an integer from 1 to 1,000,000");
+  }
+}
+
 function writesList(writes: Writes): [string, readonly Op[]][] {
   if (writes === null || typeof writes !== "object") {
     throw new HeliosError("INVALID_ARGUMENT", {}, "writes: { treeName: ops[] }");
@@ -114,6 +123,9 @@ export class StateDB {
   private readonly checkpointEvery: number;
   private readonly checkpointBytes: number;
   private commitsSinceCheckpoint = 0;
+  /** name → the last (version, tree root) looked up; keyed by the version's identity (versions are immutable). */
+  private readonly treeRootMemo = new Map<string, { version: Uint8Array; root: Uint8Array }>();
+  private readonly headCache: HeadCache;
   private closed = false;
   private readonly recovered: { records: number; ms: number };
 
@@ -129,6 +141,7 @@ export class StateDB {
     this.gc = new Collector(store);
     this.checkpointEvery = opts.checkpointEvery ?? 16;
     this.checkpointBytes = opts.checkpointBytes ?? 256 * 1024 * 1024;
+    this.headCache = new HeadCache(opts.headCacheEntries ?? 262_144);
     this.recovered = recovered;
   }
 
@@ -140,12 +153,10 @@ export class StateDB {
    */
   static open(dir: string, opts: StateOptions = {}): StateDB {
     const t0 = process.hrtime.bigint();
+    const retain = opts.retain ?? 100;
+    checkRetain(retain);
     const opened = DurableStore.open(dir, opts);
     try {
-      const retain = opts.retain ?? 100;
-      if (!Number.isInteger(retain) || retain < 1) {
-        throw new HeliosError("INVALID_ARGUMENT", { retain }, "retain must be an integer ≥ 1");
-      }
       const state: HistoryState =
         opened.state === undefined
           ? { head: 0, retain, heights: new Map([[0, EMPTY_ROOT]]), refs: new Map(), pins: new Map() }
@@ -181,8 +192,12 @@ export class StateDB {
     return this.state.head;
   }
 
-  /** The forest root at the committed height. */
+  /** The forest root at the committed height (a copy: roots handed out are the caller's). */
   get root(): Uint8Array {
+    return this.headRoot().slice();
+  }
+
+  private headRoot(): Uint8Array {
     return this.state.heights.get(this.state.head) as Uint8Array;
   }
 
@@ -194,7 +209,7 @@ export class StateDB {
   rootAt(height: number): Uint8Array {
     const r = this.state.heights.get(height);
     if (r === undefined) throw new HeliosError("HEIGHT_NOT_RETAINED", { height, head: this.state.head });
-    return r;
+    return r.slice();
   }
 
   /** Retained heights, ascending. */
@@ -204,31 +219,53 @@ export class StateDB {
 
   /** Refs by name. */
   refs(): Map<string, Uint8Array> {
-    return new Map(this.state.refs);
+    return new Map([...this.state.refs].map(([n, r]) => [n, r.slice()]));
+  }
+
+  /** Pinned versions with their pin counts. */
+  pins(): { root: Uint8Array; count: number }[] {
+    return [...this.state.pins.values()].map((p) => ({ root: p.root.slice(), count: p.count }));
   }
 
   ref(name: string): Uint8Array {
+    return this.refRoot(name).slice();
+  }
+
+  private refRoot(name: string): Uint8Array {
     const r = this.state.refs.get(name);
     if (r === undefined) throw new HeliosError("REF_NOT_FOUND", { name });
     return r;
   }
 
   /** The root of tree `name` in a version (default: the head); EMPTY_ROOT if the tree does not exist. */
-  treeRoot(name: string, version: Uint8Array = this.root): Uint8Array {
+  treeRoot(name: string, version: Uint8Array = this.headRoot()): Uint8Array {
+    // a one-entry memo per tree name: reads of the head ask the same (version, name) again and again
+    const memo = this.treeRootMemo.get(name);
+    if (memo !== undefined && memo.version === version) return memo.root;
     checkName(name, MAX_TREE_NAME, "TREE_NAME_INVALID");
-    return this.map.get(checkRootArg(version), utf8(name)) ?? EMPTY_ROOT;
+    const root = this.map.get(checkRootArg(version), utf8(name)) ?? EMPTY_ROOT;
+    if (this.treeRootMemo.size > 64) this.treeRootMemo.clear();
+    this.treeRootMemo.set(name, { version, root });
+    return root;
   }
 
   /** [name, root] of every tree in a version, in name order. */
-  trees(version: Uint8Array = this.root): [string, Uint8Array][] {
+  trees(version: Uint8Array = this.headRoot()): [string, Uint8Array][] {
     const out: [string, Uint8Array][] = [];
     for (const [k, v] of this.map.entries(checkRootArg(version))) out.push([new TextDecoder().decode(k), v]);
     return out;
   }
 
-  get(tree: string, key: Uint8Array, version: Uint8Array = this.root): Uint8Array | undefined {
-    const tr = this.treeRoot(tree, version);
-    return isEmptyRoot(tr) ? undefined : this.map.get(tr, key);
+  /** The value of `key` in `tree` at a version (default: the head), or undefined. */
+  get(tree: string, key: Uint8Array, version?: Uint8Array): Uint8Array | undefined {
+    if (version === undefined) {
+      const c = this.headCache.get(tree, key);
+      if (c !== undefined) return c ?? undefined;
+    }
+    const tr = this.treeRoot(tree, version ?? this.headRoot());
+    const v = isEmptyRoot(tr) ? undefined : this.map.get(tr, key);
+    if (version === undefined) this.headCache.remember(tree, key, v);
+    return v;
   }
 
   /**
@@ -240,7 +277,7 @@ export class StateDB {
   prove(
     tree: string,
     key: Uint8Array,
-    version: Uint8Array = this.root,
+    version: Uint8Array = this.headRoot(),
   ): { treeRoot: Uint8Array; forestProof: Uint8Array; keyProof: Uint8Array } {
     const tr = this.treeRoot(tree, version);
     return { treeRoot: tr, forestProof: this.map.prove(version, utf8(tree)), keyProof: this.map.prove(tr, key) };
@@ -258,7 +295,7 @@ export class StateDB {
       throw new HeliosError("HEIGHT_OUT_OF_ORDER", { height, head: this.state.head });
     }
     const trees = writesList(writes);
-    const base = this.root;
+    const base = this.headRoot();
     const root = this.applyTrees(base, trees);
     this.log({ kind: "commit", target: { height }, base, root, trees: trees as [string, Op[]][] });
     this.maybeCheckpoint();
@@ -268,7 +305,7 @@ export class StateDB {
   /** Commits `writes` on top of ref `name` and moves the ref to the result. Durable when it returns. */
   commitRef(name: string, writes: Writes): Uint8Array {
     this.open_();
-    const base = this.ref(checkName(name, MAX_REF_NAME, "REF_NAME_INVALID"));
+    const base = this.refRoot(checkName(name, MAX_REF_NAME, "REF_NAME_INVALID"));
     const trees = writesList(writes);
     const root = this.applyTrees(base, trees);
     this.log({ kind: "commit", target: { ref: name }, base, root, trees: trees as [string, Op[]][] });
@@ -286,7 +323,7 @@ export class StateDB {
 
   deleteRef(name: string): void {
     this.open_();
-    this.ref(checkName(name, MAX_REF_NAME, "REF_NAME_INVALID"));
+    this.refRoot(checkName(name, MAX_REF_NAME, "REF_NAME_INVALID"));
     this.log({ kind: "ref", name, root: null });
   }
 
@@ -302,9 +339,7 @@ export class StateDB {
   /** Keeps the last n heights (n ≥ 1). Lowering it drops old heights now. */
   setRetain(n: number): void {
     this.open_();
-    if (!Number.isInteger(n) || n < 1 || n > 1_000_000) {
-      throw new HeliosError("INVALID_ARGUMENT", { retain: n }, "retain must be an integer from 1 to 1,000,000");
-    }
+    checkRetain(n);
     this.log({ kind: "retain", n });
   }
 
@@ -399,6 +434,7 @@ export class StateDB {
           }
         }
         this.setTarget(rec.target, rec.root);
+        if ("height" in rec.target) this.headCache.applied(rec.trees);
         break;
       }
       case "ref":
@@ -409,6 +445,7 @@ export class StateDB {
         }
         break;
       case "rollback":
+        this.headCache.clear();
         for (const h of [...s.heights.keys()]) if (h > rec.height) s.heights.delete(h);
         s.head = rec.height;
         break;
@@ -541,7 +578,10 @@ export class StateDB {
    * Checks every node of a version (default: the head) and of every tree in
    * it against its hash, reading L2 afresh (L1 is dropped first).
    */
-  verify(version: Uint8Array = this.root, onProgress?: (r: VersionReport) => void): VersionReport & { trees: number } {
+  verify(
+    version: Uint8Array = this.headRoot(),
+    onProgress?: (r: VersionReport) => void,
+  ): VersionReport & { trees: number } {
     this.open_();
     this.store.dropCache();
     const seen = new MemoryStore();
@@ -569,7 +609,7 @@ export class StateDB {
     const hs = this.heights();
     return {
       height: this.state.head,
-      root: bytesToHex(this.root),
+      root: bytesToHex(this.headRoot()),
       retain: this.state.retain,
       heights: hs.length,
       oldestHeight: hs[0] ?? this.state.head,

@@ -186,8 +186,10 @@ export class Collector {
     return this.phase !== "idle";
   }
 
+  /** Progress of the running cycle, or the report of the last one (`marked` = its live nodes). */
   status(): GcProgress {
-    return { ...this.progress, phase: this.phase, marked: this.marks.size };
+    const marked = this.phase === "idle" ? this.progress.marked : this.marks.size;
+    return { ...this.progress, phase: this.phase, marked, epoch: this.store.epoch };
   }
 
   /** Starts a cycle over the given live roots. Throws if one is running. */
@@ -257,6 +259,7 @@ export class Collector {
       if (batch.length === 0) {
         this.phase = "idle";
         this.cycles++;
+        this.progress.marked = this.marks.size; // the live set of this cycle, kept for the report
         this.marks = new IdSet();
         break;
       }

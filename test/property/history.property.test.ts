@@ -267,6 +267,21 @@ async function run(cmds: Cmd[]): Promise<void> {
         "retained heights",
       );
       for (const v of m.live()) checkVersionAgainst(db, v, m.versions.get(v) as Contents);
+      // head reads (served by the head value cache once warm) agree with the model, twice over
+      const headC = m.versions.get(m.heights.get(m.head) as string) as Contents;
+      for (let pass = 0; pass < 2; pass++) {
+        for (const t of TREES) {
+          for (const k of KEYS) {
+            const want = headC.get(t)?.get(bytesToHex(k));
+            const got = db.get(t, k);
+            assert.equal(
+              got === undefined ? "absent" : bytesToHex(got),
+              want === undefined ? "absent" : bytesToHex(want),
+              `head get ${t}`,
+            );
+          }
+        }
+      }
     }
     // the end: every branch but the live set dropped, GC run to completion, node count = live set
     if (gcRunning) while (!db.gcStep(64));
