@@ -1,12 +1,17 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
 /**
- * cli — the `helios` command. For now: `helios demo`, a tour of the
- * authenticated map (build, fork, prove, diff). Later issues add the store,
- * snapshot, chain and sandbox commands.
+ * cli — the `helios` command: `helios demo`, a tour of the authenticated map
+ * (build, fork, prove, diff), and `helios store …`, the durable store's
+ * operator commands (cli/store.ts). Later issues add the snapshot, chain and
+ * sandbox commands.
  */
 import { bytesToHex } from "../core/index.js";
 import { hash } from "../core/index.js";
 import { createMemoryStore, createMerkleMap, verifyProof, verifyValue } from "../merkle/index.js";
+import { storeMain } from "./store.js";
+
+const USAGE = `usage: helios demo [accounts]
+       helios store <command> <dir> [args]   (helios store help for the commands)`;
 
 const short = (b: Uint8Array) => `${bytesToHex(b).slice(0, 16)}…`;
 const fmt = (n: number) => n.toLocaleString("en-US");
@@ -114,7 +119,9 @@ function demo(args: string[]): void {
 
 const [cmd, ...rest] = process.argv.slice(2);
 if (cmd === "demo" || cmd === undefined) demo(rest);
+else if (cmd === "store") process.exitCode = await storeMain(rest);
+else if (cmd === "help" || cmd === "--help" || cmd === "-h") console.log(USAGE);
 else {
-  console.error(`helios: unknown command ${cmd}\nusage: helios demo [accounts]`);
+  console.error(`helios: unknown command ${cmd}\n${USAGE}`);
   process.exit(2);
 }

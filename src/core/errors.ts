@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   STORE_FOREIGN:
     "The directory holds files that are not a Helios store. Point at an empty directory or a Helios store.",
   STORE_VERSION: "The store was written by an incompatible Helios format version.",
+  STORE_EXISTS: "A Helios store already exists there; nothing was changed.",
   STORE_LOCKED: "Another process (or another handle in this process) has the store open. Close it first.",
   STORE_READ_ONLY: "The store's directory or files are not writable. Fix the permissions or the mount.",
   STORE_DISK_FULL: "The disk is full. Free space and retry; nothing was half-applied.",
