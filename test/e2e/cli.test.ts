@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -21,6 +22,14 @@ test("helios demo builds, forks, proves and diffs, and says so", () => {
   assert.match(out, /absent: proof \d+ bytes, verifies absence: true/);
   assert.match(out, /with one bit flipped verifies: false/);
   assert.match(out, /1,010 changes \(1,000 updated, 10 removed\)/);
+  // the durable part, on a real LMDB store that the demo deletes afterwards
+  assert.match(out, /height 1: 3,000 accounts committed and checkpointed/);
+  assert.match(out, /reopened in \d+ ms at height 11; root matches: true/);
+  assert.match(out, /rolled back to height 9 \(O\(1\)\); retained heights 4, 5, 6, 7, 8, 9/);
+  assert.match(out, /GC: [1-9][\d,]* of [\d,]+ stored nodes were unreachable and removed/);
+  assert.match(out, /verify: [\d,]+ nodes of the head re-hashed from disk, 4 trees — ok/);
+  const dir = /an LMDB store in (\S+)/.exec(out)?.[1] as string;
+  assert.equal(existsSync(dir), false, "the demo's store is removed");
 });
 
 test("a bad account count exits 2 and says what is allowed", () => {
