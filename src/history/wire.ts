@@ -29,8 +29,12 @@ import { HASH_BYTES } from "../core/index.js";
 import type { Op } from "../merkle/index.js";
 
 export class Writer {
-  private buf = new Uint8Array(256);
+  private buf: Uint8Array;
   pos = 0;
+  /** `capacity`: the exact size when known (no growth, no final copy). */
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(Math.max(16, capacity));
+  }
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let cap = this.buf.length * 2;
@@ -61,11 +65,35 @@ export class Writer {
     this.varint(b.length);
     this.raw(b);
   }
+  /** bytes(key) ‖ 0, or bytes(key) ‖ 1 ‖ bytes(value): the hot loop of a commit record, inlined. */
+  op(key: Uint8Array, value: Uint8Array | null | undefined): void {
+    const kl = key.length;
+    const vl = value === undefined || value === null ? -1 : value.length;
+    this.ensure(kl + (vl < 0 ? 0 : vl) + 12);
+    const b = this.buf;
+    let p = this.pos;
+    if (kl < 128) b[p++] = kl;
+    else p = writeVarint(b, p, kl);
+    if (kl <= 64) for (let i = 0; i < kl; i++) b[p + i] = key[i] as number;
+    else b.set(key, p);
+    p += kl;
+    if (vl < 0) b[p++] = 0;
+    else {
+      const v = value as Uint8Array;
+      b[p++] = 1;
+      if (vl < 128) b[p++] = vl;
+      else p = writeVarint(b, p, vl);
+      if (vl <= 64) for (let i = 0; i < vl; i++) b[p + i] = v[i] as number;
+      else b.set(v, p);
+      p += vl;
+    }
+    this.pos = p;
+  }
   str(s: string): void {
     this.bytes(new TextEncoder().encode(s));
   }
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    return this.pos === this.buf.length ? this.buf : this.buf.slice(0, this.pos);
   }
 }
 
@@ -92,8 +120,31 @@ export type LogRecord =
   | { kind: "pin"; root: Uint8Array }
   | { kind: "unpin"; root: Uint8Array };
 
+const lenOf = (n: number) => varintSize(n) + n;
+
+/** Exact encoded size of a commit record (so the writer allocates once). */
+function commitSize(rec: Extract<LogRecord, { kind: "commit" }>): number {
+  let n =
+    2 +
+    ("height" in rec.target ? 8 : lenOf(utf8Length(rec.target.ref))) +
+    2 * HASH_BYTES +
+    varintSize(rec.trees.length);
+  for (const [name, ops] of rec.trees) {
+    n += lenOf(utf8Length(name)) + varintSize(ops.length);
+    for (const op of ops) {
+      n += lenOf(op.key.length) + 1;
+      if (op.value !== undefined && op.value !== null) n += lenOf(op.value.length);
+    }
+  }
+  return n;
+}
+
+function utf8Length(s: string): number {
+  return Buffer.byteLength(s, "utf8");
+}
+
 export function encodeRecord(rec: LogRecord): Uint8Array {
-  const w = new Writer();
+  const w = new Writer(rec.kind === "commit" ? commitSize(rec) : 256);
   switch (rec.kind) {
     case "commit": {
       w.u8(1);
@@ -110,14 +161,7 @@ export function encodeRecord(rec: LogRecord): Uint8Array {
       for (const [name, ops] of rec.trees) {
         w.str(name);
         w.varint(ops.length);
-        for (const op of ops) {
-          w.bytes(op.key);
-          if (op.value === undefined || op.value === null) w.u8(0);
-          else {
-            w.u8(1);
-            w.bytes(op.value);
-          }
-        }
+        for (const op of ops) w.op(op.key, op.value);
       }
       break;
     }
