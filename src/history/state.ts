@@ -549,6 +549,18 @@ export class StateDB {
     return this.gc.step(budget);
   }
 
+  /** Runs the current GC cycle (if any) to its end, yielding to the event loop between steps. */
+  async gcFinish(budget = 8192, onProgress?: (p: GcProgress) => void): Promise<GcProgress> {
+    this.open_();
+    for (;;) {
+      const done = this.gc.step(budget);
+      onProgress?.(this.gc.status());
+      if (done) break;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    return this.gc.status();
+  }
+
   gcStatus(): GcProgress {
     return this.gc.status();
   }
@@ -561,15 +573,9 @@ export class StateDB {
   async collect(opts: { budget?: number; onProgress?: (p: GcProgress) => void } = {}): Promise<GcProgress> {
     await this.checkpoint();
     this.gcStart();
-    const budget = opts.budget ?? 8192;
-    for (;;) {
-      const done = this.gc.step(budget);
-      opts.onProgress?.(this.gc.status());
-      if (done) break;
-      await new Promise<void>((r) => setImmediate(r));
-    }
-    await this.checkpoint(); // persist nothing new, but the epoch and a fresh state
-    return this.gc.status();
+    const status = await this.gcFinish(opts.budget ?? 8192, opts.onProgress);
+    await this.checkpoint(); // persists the epoch with a fresh state record
+    return status;
   }
 
   // ----------------------------------------------------------- checks

@@ -253,18 +253,19 @@ export class DurableStore implements NodeStore {
       let frameBytes = 0;
       const policy = this.policy;
       try {
-        await this.env.batch(() => {
+        // one asynchronous transaction: its callback runs when lmdb-js's writer is ready, and the
+        // nodes, the state record and the epoch commit together or not at all
+        await this.env.transaction(() => {
           for (const g of gens) {
             g.forEach((id, node) => {
               const f = encodeFrame(node, epoch, policy, LZ4);
-              // copies: lmdb-js encodes the write when it is queued
-              this.nodes.put(Buffer.from(id), f as Buffer);
+              this.nodes.putSync(Buffer.from(id), f as Buffer);
               count++;
               frameBytes += f.length + HASH_BYTES;
             });
           }
-          this.meta.put(STATE_KEY, body);
-          this.meta.put("epoch", u32(epoch));
+          this.meta.putSync(STATE_KEY, body);
+          this.meta.putSync("epoch", u32(epoch));
         });
         await this.env.flushed;
       } catch (e) {
@@ -325,40 +326,49 @@ export class DurableStore implements NodeStore {
   /**
    * Deletes the given records if they are still older than `epoch` (a record
    * rewritten since — by a checkpoint that re-created the node — is kept),
-   * and rewrites `toCold` records with zstd. One synchronous transaction.
+   * and rewrites `toCold` records with zstd. One asynchronous transaction on
+   * lmdb-js's write path, queued behind checkpoints: there are no synchronous
+   * write transactions anywhere, because one would split a queued checkpoint
+   * batch (lmdb-js documents this), and a checkpoint's nodes and state record
+   * must commit together. Resolves to the number removed once committed.
    */
-  sweep(ids: readonly Buffer[], epoch: number, toCold: readonly Buffer[]): number {
+  async sweep(ids: readonly Buffer[], epoch: number, toCold: readonly Buffer[]): Promise<number> {
+    if (this.closed) throw new HeliosError("STORE_CLOSED");
     let removed = 0;
-    try {
-      this.env.transactionSync(() => {
-        for (const id of ids) {
-          const v = this.nodes.getBinaryFast(id);
-          if (v !== undefined && frameBirth(v) < epoch) {
-            this.nodes.removeSync(id);
-            removed++;
+    const run = async (): Promise<void> => {
+      try {
+        await this.env.transaction(() => {
+          for (const id of ids) {
+            const v = this.nodes.getBinaryFast(id);
+            if (v !== undefined && frameBirth(v) < epoch) {
+              this.nodes.removeSync(id);
+              removed++;
+            }
           }
-        }
-        for (const id of toCold) {
-          const v = this.nodes.getBinary(id);
-          if (v === undefined || frameFlags(v) === ZSTD) continue;
-          const node = Buffer.from(decodeFrame(v, () => bytesToHex(id)));
-          const f = encodeFrame(node, frameBirth(v), this.policy, ZSTD);
-          if (frameFlags(f) === ZSTD) this.nodes.putSync(id, f as Buffer);
-        }
-      });
-    } catch (e) {
-      throw ioError(e, "sweeping nodes");
-    }
+          for (const id of toCold) {
+            const v = this.nodes.getBinary(id);
+            if (v === undefined || frameFlags(v) === ZSTD) continue;
+            const node = Buffer.from(decodeFrame(v, () => bytesToHex(id)));
+            const f = encodeFrame(node, frameBirth(v), this.policy, ZSTD);
+            if (frameFlags(f) === ZSTD) this.nodes.putSync(id, f as Buffer);
+          }
+        });
+      } catch (e) {
+        const inner = (e as { commitError?: Promise<unknown> }).commitError;
+        const cause =
+          inner === undefined
+            ? e
+            : await inner.then(
+                () => e,
+                (x: unknown) => x,
+              );
+        throw ioError(cause, "sweeping nodes", {}, this.dir.dir);
+      }
+    };
+    const p = this.inflight.then(run, run);
+    this.inflight = p.catch(() => undefined);
+    await p;
     return removed;
-  }
-
-  /** Persists the GC epoch (so records written after a restart are never older than marks in flight). */
-  saveEpoch(): void {
-    try {
-      this.meta.putSync("epoch", u32(this.epoch));
-    } catch (e) {
-      throw ioError(e, "saving the GC epoch");
-    }
   }
 
   /** Bytes of LMDB pages holding node records now (excludes free and stale copy-on-write pages). */

@@ -166,6 +166,10 @@ export class Collector {
   private greyBufs: Uint8Array[] = [];
   private greyOffs: number[] = [];
   private cursor: Uint8Array | undefined;
+  private scanDone = false;
+  /** Sweep transactions queued and not yet committed. */
+  private pending = 0;
+  private failure: unknown;
   private progress: GcProgress = {
     phase: "idle",
     epoch: 0,
@@ -195,13 +199,16 @@ export class Collector {
   /** Starts a cycle over the given live roots. Throws if one is running. */
   start(roots: readonly Uint8Array[]): void {
     if (this.phase !== "idle") throw new HeliosError("INVALID_ARGUMENT", {}, "a GC cycle is already running");
+    // Not persisted here: every record on disk has birth ≤ the persisted epoch (a checkpoint writes
+    // both in one transaction), so after a crash the next cycle's epoch is still above all of them.
     this.store.epoch += 1;
-    this.store.saveEpoch();
     this.cycleEpoch = this.store.epoch;
     this.marks = new IdSet(Math.max(1 << 16, this.store.l2Count()));
     this.greyBufs = [];
     this.greyOffs = [];
     this.cursor = undefined;
+    this.scanDone = false;
+    this.failure = undefined;
     this.phase = "mark";
     for (const r of roots) this.shade(r);
     this.progress = {
@@ -223,8 +230,20 @@ export class Collector {
     this.greyOffs.push(0);
   }
 
-  /** Does up to `budget` units of work (a node marked, or a record swept). Returns true when the cycle is done. */
+  /**
+   * Does up to `budget` units of work (a node marked, or a record swept).
+   * Returns true when the cycle is done. Sweep deletions are queued as
+   * asynchronous LMDB transactions; the cycle ends only when they have
+   * committed, so a caller must let the event loop run between steps (as
+   * `StateDB.collect` and `gcFinish` do). A failed deletion is thrown from
+   * the next step, and the cycle is abandoned.
+   */
   step(budget: number): boolean {
+    if (this.failure !== undefined) {
+      const f = this.failure;
+      this.abort();
+      throw f;
+    }
     if (this.phase === "idle") return true;
     let work = 0;
     const push = (b: Uint8Array, o: number) => {
@@ -254,13 +273,10 @@ export class Collector {
       forEachChild(node, push);
     }
     const coldBefore = this.cycleEpoch - this.store.policy.coldEpochs;
-    while (this.phase === "sweep" && work < budget) {
+    while (this.phase === "sweep" && !this.scanDone && work < budget) {
       const batch = this.store.scan(this.cursor, Math.min(4096, Math.max(64, budget - work)));
       if (batch.length === 0) {
-        this.phase = "idle";
-        this.cycles++;
-        this.progress.marked = this.marks.size; // the live set of this cycle, kept for the report
-        this.marks = new IdSet();
+        this.scanDone = true;
         break;
       }
       const dead: Buffer[] = [];
@@ -272,11 +288,33 @@ export class Collector {
           cold.push(r.id);
         }
       }
-      this.progress.removed += this.store.sweep(dead, this.cycleEpoch, cold);
+      if (dead.length > 0 || cold.length > 0) {
+        this.pending++;
+        const epoch = this.cycleEpoch;
+        this.store
+          .sweep(dead, epoch, cold)
+          .then(
+            (n) => {
+              if (this.cycleEpoch === epoch) this.progress.removed += n;
+            },
+            (e: unknown) => {
+              if (this.cycleEpoch === epoch) this.failure ??= e;
+            },
+          )
+          .finally(() => {
+            this.pending--;
+          });
+      }
       this.progress.recompressed += cold.length;
       this.progress.scanned += batch.length;
       work += batch.length;
       this.cursor = (batch[batch.length - 1] as { id: Buffer }).id;
+    }
+    if (this.phase === "sweep" && this.scanDone && this.pending === 0 && this.failure === undefined) {
+      this.phase = "idle";
+      this.cycles++;
+      this.progress.marked = this.marks.size; // the live set of this cycle, kept for the report
+      this.marks = new IdSet();
     }
     this.progress.phase = this.phase;
     return this.phase === "idle";
@@ -285,6 +323,8 @@ export class Collector {
   /** Abandons a running cycle (nothing is lost: unswept garbage waits for the next). */
   abort(): void {
     this.phase = "idle";
+    this.failure = undefined;
+    this.cycleEpoch = -1; // results of sweeps still in flight are not reported into a next cycle
     this.marks = new IdSet();
     this.greyBufs = [];
     this.greyOffs = [];

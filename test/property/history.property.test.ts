@@ -246,7 +246,7 @@ async function run(cmds: Cmd[]): Promise<void> {
           gcRunning = false;
           break;
         case "gc":
-          if (gcRunning) while (!db.gcStep(64));
+          if (gcRunning) await db.gcFinish(64);
           await db.collect({ budget: 16 });
           gcRunning = false;
           break;
@@ -284,7 +284,7 @@ async function run(cmds: Cmd[]): Promise<void> {
       }
     }
     // the end: every branch but the live set dropped, GC run to completion, node count = live set
-    if (gcRunning) while (!db.gcStep(64));
+    if (gcRunning) await db.gcFinish(64);
     await db.collect();
     const live = db.liveRoots();
     await db.checkpoint();
