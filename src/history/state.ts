@@ -495,7 +495,10 @@ export class StateDB {
   // ------------------------------------------------- checkpoints and GC
 
   private maybeCheckpoint(): void {
-    if (this.commitsSinceCheckpoint >= this.checkpointEvery || this.store.l0Bytes() >= this.checkpointBytes) {
+    // Coalesce: while a requested checkpoint has not sealed L0 yet, it will take these commits too.
+    // Count only unsealed bytes, so a checkpoint in flight does not trigger one per commit.
+    if (this.store.checkpointQueued) return;
+    if (this.commitsSinceCheckpoint >= this.checkpointEvery || this.store.dirtyBytes() >= this.checkpointBytes) {
       this.checkpoint().catch(() => {
         // kept in store.lastCheckpointError and retried by the next checkpoint; nothing is lost
       });

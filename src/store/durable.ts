@@ -4,7 +4,8 @@
  *   L0  `dirty`: nodes written since the last checkpoint began (the working
  *       set of new versions), plus `sealed` generations whose checkpoint is
  *       in flight or failed. MemoryStores: no per-node objects.
- *   L1  NodeCache: verified nodes read from disk, byte-bounded.
+ *   L1  NodeCache: verified nodes read from disk, byte-bounded; plus the
+ *       generations the last checkpoint wrote (`recent`), until the next one.
  *   L2  LMDB (`nodes` table: id → frame, see codec.ts) and one `state`
  *       record (the history layer's metadata, opaque here, hash-checked).
  *   WAL the log of commit records (wal.ts), owned here so that a checkpoint
@@ -95,6 +96,15 @@ export class DurableStore implements NodeStore {
   private readonly cache: NodeCache;
   private dirty = new MemoryStore(1 << 14);
   private sealed: MemoryStore[] = [];
+  /**
+   * The generations the last checkpoint wrote, kept readable until the next
+   * one completes: the nodes just written are the ones the next blocks read,
+   * and serving them from memory saves an LMDB read and a re-hash each.
+   * Bounded by one checkpoint's worth of L0.
+   */
+  private recent: MemoryStore[] = [];
+  /** Checkpoints requested whose run has not started (sealed) yet. */
+  private queued = 0;
   private inflight: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly idBuf = new Uint8Array(HASH_BYTES);
@@ -169,6 +179,10 @@ export class DurableStore implements NodeStore {
       v = (this.sealed[i] as MemoryStore).get(id, idOff);
       if (v !== undefined) return v;
     }
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      v = (this.recent[i] as MemoryStore).get(id, idOff);
+      if (v !== undefined) return v;
+    }
     v = this.cache.get(id, idOff);
     if (v !== undefined) return v;
     return this.readL2(id, idOff);
@@ -238,8 +252,10 @@ export class DurableStore implements NodeStore {
    */
   checkpoint(state: () => Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new HeliosError("STORE_CLOSED"));
+    this.queued++;
     const run = async (): Promise<void> => {
       // seal synchronously at the moment the previous checkpoint is done
+      this.queued--;
       const seq = this.wal.next - 1;
       if (this.dirty.size > 0) {
         this.sealed.push(this.dirty);
@@ -282,6 +298,7 @@ export class DurableStore implements NodeStore {
         throw this.lastCheckpointError;
       }
       this.sealed = this.sealed.filter((g) => !gens.includes(g));
+      this.recent = gens;
       this.wal.dropThrough(segment);
       this.checkpoints++;
       this.nodesCheckpointed += count;
@@ -296,6 +313,16 @@ export class DurableStore implements NodeStore {
   /** Resolves when no checkpoint is in flight. */
   idle(): Promise<void> {
     return this.inflight;
+  }
+
+  /** True while a requested checkpoint has not yet sealed L0 (a new request would only repeat it). */
+  get checkpointQueued(): boolean {
+    return this.queued > 0;
+  }
+
+  /** Bytes of node records written since the last seal (what a new checkpoint would take). */
+  dirtyBytes(): number {
+    return this.dirty.bytes;
   }
 
   /** Bytes of node records in L0 (dirty + sealed). */
@@ -416,6 +443,7 @@ export class DurableStore implements NodeStore {
   /** Drops L1 (for cold-read measurements and tests). */
   dropCache(): void {
     this.cache.clear();
+    this.recent = [];
   }
 
   /** Waits for checkpoints in flight, then closes LMDB and the log and releases the lock. */

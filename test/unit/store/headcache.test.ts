@@ -14,11 +14,13 @@ test("keys of every length up to 40 bytes, and the same key in two trees, are di
     );
   }
   keys.push(Uint8Array.of(29, 0, ...new Uint8Array(30).fill(7)), Uint8Array.of(...new Uint8Array(29).fill(7)));
-  keys.forEach((k, i) => c.remember("a", k, Uint8Array.of(i)));
-  keys.forEach((k, i) => c.remember("b", k, Uint8Array.of(i, 1)));
+  for (const [i, k] of keys.entries()) {
+    c.remember("a", k, Uint8Array.of(i));
+    c.remember("b", k, Uint8Array.of(i, 1));
+  }
   // the last remember of equal keys wins; every distinct key must read back its own last value
   const last = new Map<string, number>();
-  keys.forEach((k, i) => last.set(Buffer.from(k).toString("hex") + "/" + k.length, i));
+  for (const [i, k] of keys.entries()) last.set(`${Buffer.from(k).toString("hex")}/${k.length}`, i);
   for (const [id, i] of last) assert.deepEqual(c.get("a", keys[i] as Uint8Array), Uint8Array.of(i), `key ${id}`);
   assert.ok(last.size > 100);
   assert.deepEqual(c.get("b", keys[5] as Uint8Array)?.[1], 1);
