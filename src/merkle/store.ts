@@ -43,6 +43,16 @@ export interface NodeStore {
   readonly size: number;
 }
 
+/** The encoded length stored in the record header at page[po + 32 .. po + 36). */
+function recordLen(page: Uint8Array, po: number): number {
+  return (
+    (page[po + 32] as number) |
+    ((page[po + 33] as number) << 8) |
+    ((page[po + 34] as number) << 16) |
+    ((page[po + 35] as number) << 24)
+  );
+}
+
 export class MemoryStore implements NodeStore {
   private readonly arena: RecordArena;
   private table: Uint32Array;
@@ -97,12 +107,7 @@ export class MemoryStore implements NodeStore {
     const loc = (this.table[2 * s + 1] as number) - 1;
     const page = this.arena.pageOf(loc);
     const po = offsetOf(loc);
-    const len =
-      (page[po + 32] as number) |
-      ((page[po + 33] as number) << 8) |
-      ((page[po + 34] as number) << 16) |
-      ((page[po + 35] as number) << 24);
-    return page.subarray(po + 36, po + 36 + len);
+    return page.subarray(po + 36, po + 36 + recordLen(page, po));
   }
 
   has(id: Uint8Array, idOff: number): boolean {
@@ -154,12 +159,7 @@ export class MemoryStore implements NodeStore {
       const loc = v - 1;
       const page = this.arena.pageOf(loc);
       const po = offsetOf(loc);
-      const len =
-        (page[po + 32] as number) |
-        ((page[po + 33] as number) << 8) |
-        ((page[po + 34] as number) << 16) |
-        ((page[po + 35] as number) << 24);
-      fn(page.subarray(po, po + 32), page.subarray(po + 36, po + 36 + len));
+      fn(page.subarray(po, po + 32), page.subarray(po + 36, po + 36 + recordLen(page, po)));
     }
   }
 

@@ -285,16 +285,7 @@ export class DurableStore implements NodeStore {
         });
         await this.env.flushed;
       } catch (e) {
-        // lmdb-js hangs the underlying error on a second promise; take it so it is not unhandled
-        const inner = (e as { commitError?: Promise<unknown> }).commitError;
-        const cause =
-          inner === undefined
-            ? e
-            : await inner.then(
-                () => e,
-                (x: unknown) => x,
-              );
-        this.lastCheckpointError = ioError(cause, "checkpoint", {}, this.dir.dir);
+        this.lastCheckpointError = ioError(await lmdbCause(e), "checkpoint", {}, this.dir.dir);
         throw this.lastCheckpointError;
       }
       this.sealed = this.sealed.filter((g) => !gens.includes(g));
@@ -381,15 +372,7 @@ export class DurableStore implements NodeStore {
           }
         });
       } catch (e) {
-        const inner = (e as { commitError?: Promise<unknown> }).commitError;
-        const cause =
-          inner === undefined
-            ? e
-            : await inner.then(
-                () => e,
-                (x: unknown) => x,
-              );
-        throw ioError(cause, "sweeping nodes", {}, this.dir.dir);
+        throw ioError(await lmdbCause(e), "sweeping nodes", {}, this.dir.dir);
       }
     };
     const p = this.inflight.then(run, run);
@@ -470,6 +453,20 @@ export class DurableStore implements NodeStore {
     this.env.close().catch(() => undefined);
     this.dir.release();
   }
+}
+
+/**
+ * The underlying error of a failed lmdb-js commit. lmdb-js rejects with a
+ * generic "Commit failed" and hangs the real error on a second promise
+ * (`commitError`); awaiting it here also keeps it from going unhandled.
+ */
+async function lmdbCause(e: unknown): Promise<unknown> {
+  const inner = (e as { commitError?: Promise<unknown> }).commitError;
+  if (inner === undefined) return e;
+  return inner.then(
+    () => e,
+    (x: unknown) => x,
+  );
 }
 
 function u32(n: number): Buffer {
