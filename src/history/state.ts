@@ -126,6 +126,17 @@ export class StateDB {
   /** name → the last (version, tree root) looked up; keyed by the version's identity (versions are immutable). */
   private readonly treeRootMemo = new Map<string, { version: Uint8Array; root: Uint8Array }>();
   private readonly headCache: HeadCache;
+  /**
+   * What recovery would need if the process died now, beyond the live set:
+   * the live versions of the last durable checkpoint's state (replay starts
+   * there), and every version named by a log record after it (replay
+   * re-executes each commit on its base). GC keeps all of them, or a crash
+   * after a sweep could leave the log unreplayable (found by the crash
+   * harness: a ref moved, GC swept its old version, and replay of a commit
+   * made on that old version found nodes missing).
+   */
+  private durableBase: Uint8Array[] = [];
+  private pendingLog: { seq: number; roots: Uint8Array[] }[] = [];
   private closed = false;
   private readonly recovered: { records: number; ms: number };
 
@@ -162,6 +173,7 @@ export class StateDB {
           ? { head: 0, retain, heights: new Map([[0, EMPTY_ROOT]]), refs: new Map(), pins: new Map() }
           : decodeState(opened.state);
       const db = new StateDB(opened.store, state, opts, { records: opened.records.length, ms: 0 });
+      db.durableBase = db.liveForestRoots();
       for (const r of opened.records) {
         let rec: LogRecord;
         try {
@@ -173,6 +185,7 @@ export class StateDB {
             `log record does not decode: ${(e as Error).message}`,
           );
         }
+        db.notePending(r.seq, rec);
         db.apply(rec, true);
       }
       // a new store: make its settings durable before anything else
@@ -384,8 +397,23 @@ export class StateDB {
 
   /** Writes the record durably, then applies it to the in-memory state. */
   private log(rec: LogRecord): void {
-    this.store.append(encodeRecord(rec));
+    const seq = this.store.append(encodeRecord(rec));
+    this.notePending(seq, rec);
     this.apply(rec, false);
+  }
+
+  private notePending(seq: number, rec: LogRecord): void {
+    const roots: Uint8Array[] = [];
+    if (rec.kind === "commit") roots.push(rec.base, rec.root);
+    else if ((rec.kind === "ref" && rec.root !== null) || rec.kind === "pin") roots.push(rec.root as Uint8Array);
+    if (roots.length > 0) this.pendingLog.push({ seq, roots });
+  }
+
+  /** Forest roots kept alive by the state now (heights, refs, pins). */
+  private liveForestRoots(): Uint8Array[] {
+    const out = [...this.state.heights.values(), ...this.state.refs.values()];
+    for (const p of this.state.pins.values()) out.push(p.root);
+    return out;
   }
 
   /**
@@ -508,10 +536,25 @@ export class StateDB {
   /** Moves L0 and the state to LMDB and trims the log; resolves when durable. */
   checkpoint(): Promise<void> {
     this.commitsSinceCheckpoint = 0;
-    return this.store.checkpoint(() => encodeState(this.state));
+    let sealedSeq = -1;
+    let sealedLive: Uint8Array[] = [];
+    const p = this.store.checkpoint(() => {
+      // called at the instant L0 is sealed: the state and the log records it covers
+      sealedSeq = this.store.nextSeq - 1;
+      sealedLive = this.liveForestRoots();
+      return encodeState(this.state);
+    });
+    return p.then(() => {
+      // durable: replay now starts from this state, and needs only the records after it
+      this.durableBase = sealedLive;
+      this.pendingLog = this.pendingLog.filter((e) => e.seq > sealedSeq);
+    });
   }
 
-  /** Every live forest root, and every tree root under them. */
+  /**
+   * Every forest root GC must keep, and every tree root under them: the live
+   * set, plus what recovery from the log would need (durableBase, pendingLog).
+   */
   liveRoots(): Uint8Array[] {
     const seen = new Set<string>();
     const out: Uint8Array[] = [];
@@ -528,9 +571,10 @@ export class StateDB {
         }
       }
     };
-    for (const r of this.state.heights.values()) add(r);
-    for (const r of this.state.refs.values()) add(r);
-    for (const p of this.state.pins.values()) add(p.root);
+    for (const r of this.liveForestRoots()) add(r);
+    // and what crash recovery would replay (see durableBase)
+    for (const r of this.durableBase) add(r);
+    for (const e of this.pendingLog) for (const r of e.roots) add(r);
     return out;
   }
 

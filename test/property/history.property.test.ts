@@ -75,7 +75,8 @@ type Cmd =
   | { t: "reopen" }
   | { t: "crash" }
   | { t: "gc" }
-  | { t: "gcSteps"; steps: number };
+  | { t: "gcSteps"; steps: number }
+  | { t: "gcNoCheckpoint" };
 
 const opArb = fc.record({
   key: fc.constantFrom(...KEYS),
@@ -103,6 +104,8 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: "crash" as const }) },
   { weight: 2, arbitrary: fc.constant({ t: "gc" as const }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("gcSteps" as const), steps: fc.integer({ min: 1, max: 5 }) }) },
+  // a whole cycle with no checkpoint first, so a crash after it must replay the log over what GC left
+  { weight: 2, arbitrary: fc.constant({ t: "gcNoCheckpoint" as const }) },
 );
 
 class Model {
@@ -248,6 +251,11 @@ async function run(cmds: Cmd[]): Promise<void> {
         case "gc":
           if (gcRunning) await db.gcFinish(64);
           await db.collect({ budget: 16 });
+          gcRunning = false;
+          break;
+        case "gcNoCheckpoint":
+          if (!gcRunning) db.gcStart();
+          await db.gcFinish(64);
           gcRunning = false;
           break;
         case "gcSteps":
