@@ -75,7 +75,9 @@ export function ioError(e: unknown, what: string, ctx: Record<string, unknown> =
     return new HeliosError("STORE_DISK_FULL", context, `${what}: ${msg}`);
   if (code === "EACCES" || code === "EROFS" || code === "EPERM" || /read-only|Permission denied/i.test(msg))
     return new HeliosError("STORE_READ_ONLY", context, `${what}: ${msg}`);
-  if (/MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_INVALID|MDB_VERSION_MISMATCH|MDB_BAD_TXN/.test(msg))
+  // (MDB_BAD_TXN is a failed write transaction, not damage: lmdb-js reports its freelist error this way
+  // after unclean restarts while the data is intact — docs/crash-safety.md — so it stays STORE_IO)
+  if (/MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_INVALID|MDB_VERSION_MISMATCH/.test(msg))
     return new HeliosError("STORE_CORRUPT", context, `${what}: ${msg}`);
   return new HeliosError("STORE_IO", context, `${what}: ${msg}`);
 }
