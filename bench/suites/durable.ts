@@ -80,6 +80,28 @@ const TREE = "accounts";
 const BLOCK = 20_000;
 const BUILD_CHECKPOINT_EVERY = 8;
 const COLD_DROP_EVERY = 1000;
+
+/** The three commit rows every Helios run reports: p50, p99 (nearest rank) and sustained per block. */
+function commitRows(
+  add: Add,
+  at: string,
+  impl: string,
+  times: number[],
+  busyAndFinalMs: number,
+  blocks: number,
+  note: string,
+): void {
+  add(`commit 20K p50 ${at}`, impl, median(times), "ms", "lower", note);
+  add(`commit 20K p99 ${at}`, impl, percentile(times, 0.99), "ms", "lower", `${note}; nearest-rank`);
+  add(
+    `commit 20K sustained ${at}`,
+    impl,
+    busyAndFinalMs / blocks,
+    "ms/block",
+    "lower",
+    `(commits + the event-loop turns after them, where background checkpoints run their main-thread part + a final awaited checkpoint) / ${blocks} blocks; data generation excluded`,
+  );
+}
 const HOT_KEYS = 1000;
 const UPDATE_SEED = 0x75706461;
 const COLD_SEED = 0x636f6c64;
@@ -450,17 +472,8 @@ async function heliosMain(p: Params, add: Add): Promise<void> {
     for (let j = 0; j < Math.min(16, last.length); j++) {
       expectValue(impl, "an updated account reads back", db.get(TREE, last[j]!.key), last[j]!.value);
     }
-    const blockNote = `N=${fmtK(n)}; ${p.blocks} blocks of ${fmtK(BLOCK)} updates to distinct random existing accounts; commit() returning = durable (log fdatasync); background checkpoints at the defaults (every 16 commits or 256 MiB of L0), ${s1.checkpoints - s0.checkpoints - 1} ran during the blocks (every commit made while L0, which counts the generations of a checkpoint in flight, is ≥ 256 MiB queues one more)`;
-    add(`commit 20K p50 ${at}`, impl, median(times), "ms", "lower", blockNote);
-    add(`commit 20K p99 ${at}`, impl, percentile(times, 0.99), "ms", "lower", `${blockNote}; nearest-rank`);
-    add(
-      `commit 20K sustained ${at}`,
-      impl,
-      (busyMs + finalMs) / p.blocks,
-      "ms/block",
-      "lower",
-      `(commits + the event-loop turns after them, where background checkpoints run their main-thread part + the final awaited checkpoint) / ${p.blocks} blocks; data generation excluded`,
-    );
+    const blockNote = `N=${fmtK(n)}; ${p.blocks} blocks of ${fmtK(BLOCK)} updates to distinct random existing accounts; commit() returning = durable (log fdatasync); background checkpoints at the defaults (every 16 commits or 256 MiB of L0), ${s1.checkpoints - s0.checkpoints - 1} ran during the blocks (a commit queues one only when none is waiting to seal L0)`;
+    commitRows(add, at, impl, times, busyMs + finalMs, p.blocks, blockNote);
     add(
       `RSS anon max during blocks ${at}`,
       impl,
@@ -620,16 +633,7 @@ async function heliosAtPeerN(p: Params, add: Add): Promise<void> {
       expectValue(impl, "an updated account reads back", db.get(TREE, last[j]!.key), last[j]!.value);
     }
     const note = `N=${fmtK(n)}; ${p.peerBlocks} block(s) (the peer's); durable on return (log fdatasync); default background checkpoints`;
-    add(`commit 20K p50 ${at}`, impl, median(times), "ms", "lower", note);
-    add(`commit 20K p99 ${at}`, impl, percentile(times, 0.99), "ms", "lower", `${note}; nearest-rank`);
-    add(
-      `commit 20K sustained ${at}`,
-      impl,
-      (busyMs + finalMs) / p.peerBlocks,
-      "ms/block",
-      "lower",
-      "commits + event-loop turns after them + a final awaited checkpoint, per block",
-    );
+    commitRows(add, at, impl, times, busyMs + finalMs, p.peerBlocks, note);
     const r = await heliosReads(db, readKeys(n, Math.min(p.coldReads, n)), p.hotRounds);
     add(
       `cold get p50 ${at}`,

@@ -83,6 +83,11 @@ export class IdSet {
     const c = word(buf, off + 8);
     const d = word(buf, off + 12);
     if ((a | b | c | d) === 0) return this.zero;
+    return this.probe(a, b, c, d) >= 0;
+  }
+
+  /** The slot holding (a,b,c,d), or ~(the empty slot where it would go). */
+  private probe(a: number, b: number, c: number, d: number): number {
     const t = this.table;
     let i = (a ^ d) & this.mask;
     for (;;) {
@@ -91,32 +96,23 @@ export class IdSet {
       const tb = t[j + 1] as number;
       const tc = t[j + 2] as number;
       const td = t[j + 3] as number;
-      if ((ta | tb | tc | td) === 0) return false;
-      if (ta === a && tb === b && tc === c && td === d) return true;
+      if ((ta | tb | tc | td) === 0) return ~i;
+      if (ta === a && tb === b && tc === c && td === d) return i;
       i = (i + 1) & this.mask;
     }
   }
 
   private insert(a: number, b: number, c: number, d: number): boolean {
+    const s = this.probe(a, b, c, d);
+    if (s >= 0) return false;
+    const j = ~s * 4;
     const t = this.table;
-    let i = (a ^ d) & this.mask;
-    for (;;) {
-      const j = i * 4;
-      const ta = t[j] as number;
-      const tb = t[j + 1] as number;
-      const tc = t[j + 2] as number;
-      const td = t[j + 3] as number;
-      if ((ta | tb | tc | td) === 0) {
-        t[j] = a;
-        t[j + 1] = b;
-        t[j + 2] = c;
-        t[j + 3] = d;
-        this.size++;
-        return true;
-      }
-      if (ta === a && tb === b && tc === c && td === d) return false;
-      i = (i + 1) & this.mask;
-    }
+    t[j] = a;
+    t[j + 1] = b;
+    t[j + 2] = c;
+    t[j + 3] = d;
+    this.size++;
+    return true;
   }
 
   private grow(): void {
