@@ -11,3 +11,4 @@ export {
   DurableStore,
   type GcProgress,
 } from "./store/index.js";
+export * from "./snapshot/index.js";

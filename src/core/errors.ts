@@ -50,6 +50,32 @@ export const ERROR_CODES = {
   TREE_NAME_INVALID: "A tree name must be 1–64 bytes of UTF-8 without control characters.",
   ROOT_NOT_LIVE:
     "That root is not retained by a height, ref or pin, so its nodes may be collected. Pin it or point a ref at it first.",
+  // snapshot
+  SNAPSHOT_NOT_FOUND: "No snapshot at that height (list them with `helios snapshot list`).",
+  SNAPSHOT_MANIFEST_INVALID:
+    "The snapshot manifest is unreadable, fails its hash, or is inconsistent. Reject this snapshot and fetch another.",
+  SNAPSHOT_UNTRUSTED_ROOT:
+    "The snapshot's root is not the root you trust for that height. Reject this snapshot (and its sender).",
+  SNAPSHOT_BASE_MISSING:
+    "An incremental snapshot applies on top of its base version, which this store does not hold. Import the base first.",
+  SNAPSHOT_CHUNK_BAD_COMPRESSION:
+    "The chunk file is damaged: its check hash, compression frame or size is wrong. Nothing from it was written; fetch the chunk again from another sender.",
+  SNAPSHOT_CHUNK_MALFORMED:
+    "The chunk does not decode as a Helios chunk. Nothing from it was written; fetch it from another sender and reject this one.",
+  SNAPSHOT_CHUNK_WRONG_ROOT:
+    "The chunk belongs to another snapshot (its root differs). Nothing from it was written; fetch the right chunk from another sender.",
+  SNAPSHOT_CHUNK_OUT_OF_ORDER:
+    "The chunk is not the one expected at this index (its index or key range differs from the manifest). Nothing from it was written; fetch the chunk again.",
+  SNAPSHOT_CHUNK_MISSING_KEYS:
+    "The chunk leaves out keys that its proof says are in its range. Nothing from it was written; fetch it from another sender and reject this one.",
+  SNAPSHOT_CHUNK_INJECTED_KEYS:
+    "The chunk carries keys that are not in the state at its root (or lie outside its range). Nothing from it was written; fetch it from another sender and reject this one.",
+  SNAPSHOT_CHUNK_BAD_PROOF:
+    "The chunk's range proof does not verify against the snapshot root. Nothing from it was written; fetch it from another sender and reject this one.",
+  SNAPSHOT_CHUNK_HASH_MISMATCH:
+    "The chunk proves correct against the root but differs from the manifest's hash: the manifest is wrong. Reject this snapshot.",
+  SNAPSHOT_ROOT_MISMATCH:
+    "After the last chunk, the recomputed root differs from the manifest's root. Nothing was adopted; reject this snapshot.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

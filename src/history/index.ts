@@ -4,4 +4,12 @@
  * Lower layers: core, merkle, store. No I/O of its own.
  */
 export { openState, StateDB, type StateOptions, type StateStats, type Writes } from "./state.js";
-export { decodeRecord, decodeState, encodeRecord, encodeState, type HistoryState, type LogRecord } from "./wire.js";
+export {
+  decodeRecord,
+  decodeState,
+  encodeRecord,
+  encodeState,
+  type HistoryState,
+  type LogRecord,
+  Writer,
+} from "./wire.js";

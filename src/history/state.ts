@@ -136,6 +136,8 @@ export class StateDB {
    * made on that old version found nodes missing).
    */
   private durableBase: Uint8Array[] = [];
+  /** In-process keep-alives (lease()): hex root → root and count. */
+  private readonly leases = new Map<string, { root: Uint8Array; count: number }>();
   private pendingLog: { seq: number; roots: Uint8Array[] }[] = [];
   private closed = false;
   private readonly recovered: { records: number; ms: number };
@@ -327,17 +329,70 @@ export class StateDB {
   }
 
   /** Creates or moves ref `name` to `root`, which must be live (a retained height, a ref or a pin). */
-  setRef(name: string, root: Uint8Array): void {
+  /**
+   * Creates or moves ref `name` to `root`, which must be live (a retained
+   * height, a ref or a pin). With `sync: false` the log record's fsync is
+   * deferred to the next synced record or `sync()`: the ref is live (and kept
+   * from GC) at once, but a crash before then forgets it.
+   */
+  setRef(name: string, root: Uint8Array, opts: { sync?: boolean } = {}): void {
     this.open_();
     checkName(name, MAX_REF_NAME, "REF_NAME_INVALID");
     this.requireLive(checkRootArg(root));
-    this.log({ kind: "ref", name, root: root.slice() });
+    this.log({ kind: "ref", name, root: root.slice() }, opts.sync !== false);
   }
 
-  deleteRef(name: string): void {
+  deleteRef(name: string, opts: { sync?: boolean } = {}): void {
     this.open_();
     this.refRoot(checkName(name, MAX_REF_NAME, "REF_NAME_INVALID"));
-    this.log({ kind: "ref", name, root: null });
+    this.log({ kind: "ref", name, root: null }, opts.sync !== false);
+  }
+
+  /** Makes records written with `sync: false` durable. */
+  sync(): void {
+    this.open_();
+    this.store.syncLog();
+  }
+
+  /**
+   * Makes the live version `root` the chain at `height` (> the head): every
+   * retained height is dropped and `height` becomes the head. This is how a
+   * node that imported a snapshot (state sync) joins the chain; refs and
+   * pins are kept.
+   */
+  adopt(height: number, root: Uint8Array): void {
+    this.open_();
+    if (!Number.isSafeInteger(height) || height <= this.state.head) {
+      throw new HeliosError(
+        "HEIGHT_OUT_OF_ORDER",
+        { height, head: this.state.head },
+        "adopt needs a height above the head",
+      );
+    }
+    this.requireLive(checkRootArg(root));
+    this.log({ kind: "adopt", height, root: root.slice() });
+  }
+
+  /**
+   * Keeps a version alive in this process until the returned function is
+   * called (not logged: a lease ends with the process). Exports, servers
+   * and imports hold one for as long as they read the version.
+   */
+  lease(root: Uint8Array): () => void {
+    this.open_();
+    this.requireLive(checkRootArg(root));
+    const k = bytesToHex(root);
+    const l = this.leases.get(k);
+    if (l === undefined) this.leases.set(k, { root: root.slice(), count: 1 });
+    else l.count++;
+    this.shade(root);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const e = this.leases.get(k);
+      if (e !== undefined && --e.count === 0) this.leases.delete(k);
+    };
   }
 
   /** Moves the head back to a retained height ≤ the head; later heights are dropped. */
@@ -375,6 +430,7 @@ export class StateDB {
   isLive(root: Uint8Array): boolean {
     if (isEmptyRoot(root)) return true;
     if (this.state.pins.has(bytesToHex(root))) return true;
+    if (this.leases.has(bytesToHex(root))) return true;
     for (const r of this.state.heights.values()) if (equalBytes(r, root)) return true;
     for (const r of this.state.refs.values()) if (equalBytes(r, root)) return true;
     return false;
@@ -396,8 +452,8 @@ export class StateDB {
   }
 
   /** Writes the record durably, then applies it to the in-memory state. */
-  private log(rec: LogRecord): void {
-    const seq = this.store.append(encodeRecord(rec));
+  private log(rec: LogRecord, sync = true): void {
+    const seq = this.store.append(encodeRecord(rec), sync);
     this.notePending(seq, rec);
     this.apply(rec, false);
   }
@@ -405,7 +461,9 @@ export class StateDB {
   private notePending(seq: number, rec: LogRecord): void {
     const roots: Uint8Array[] = [];
     if (rec.kind === "commit") roots.push(rec.base, rec.root);
-    else if ((rec.kind === "ref" && rec.root !== null) || rec.kind === "pin") roots.push(rec.root as Uint8Array);
+    else if ((rec.kind === "ref" && rec.root !== null) || rec.kind === "pin" || rec.kind === "adopt") {
+      roots.push(rec.root as Uint8Array);
+    }
     if (roots.length > 0) this.pendingLog.push({ seq, roots });
   }
 
@@ -413,6 +471,7 @@ export class StateDB {
   private liveForestRoots(): Uint8Array[] {
     const out = [...this.state.heights.values(), ...this.state.refs.values()];
     for (const p of this.state.pins.values()) out.push(p.root);
+    for (const l of this.leases.values()) out.push(l.root);
     return out;
   }
 
@@ -489,6 +548,13 @@ export class StateDB {
         this.shade(rec.root);
         break;
       }
+      case "adopt":
+        this.headCache.clear();
+        s.heights.clear();
+        s.heights.set(rec.height, rec.root);
+        s.head = rec.height;
+        this.shade(rec.root);
+        break;
       case "unpin": {
         const k = bytesToHex(rec.root);
         const p = s.pins.get(k);

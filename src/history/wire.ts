@@ -118,7 +118,8 @@ export type LogRecord =
   | { kind: "rollback"; height: number }
   | { kind: "retain"; n: number }
   | { kind: "pin"; root: Uint8Array }
-  | { kind: "unpin"; root: Uint8Array };
+  | { kind: "unpin"; root: Uint8Array }
+  | { kind: "adopt"; height: number; root: Uint8Array };
 
 const lenOf = (n: number) => varintSize(n) + n;
 
@@ -187,6 +188,11 @@ export function encodeRecord(rec: LogRecord): Uint8Array {
       w.u8(rec.kind === "pin" ? 5 : 6);
       w.raw(rec.root);
       break;
+    case "adopt":
+      w.u8(7);
+      w.u64(rec.height);
+      w.raw(rec.root);
+      break;
   }
   return w.finish();
 }
@@ -238,6 +244,11 @@ export function decodeRecord(body: Uint8Array): LogRecord {
     case 6:
       rec = { kind: "unpin", root: root(r) };
       break;
+    case 7: {
+      const height = u64(r);
+      rec = { kind: "adopt", height, root: root(r) };
+      break;
+    }
     default:
       return r.fail("unknown record kind");
   }

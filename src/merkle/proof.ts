@@ -46,7 +46,8 @@ import {
   TAG_LEAF,
 } from "./node.js";
 import { load } from "./read.js";
-import { PointQuery, type Query, RangeQuery } from "./region.js";
+import { bytesToHex, compareBytes } from "../core/index.js";
+import { KeySetQuery, PointQuery, type Query, RangeQuery } from "./region.js";
 import type { NodeStore } from "./store.js";
 
 export const P_EMPTY = 0x00;
@@ -239,6 +240,31 @@ export function proveRange(
   end: Uint8Array | undefined,
 ): Uint8Array {
   return prove(store, root, new RangeQuery(start, end), true);
+}
+
+/** Keys sorted ascending, duplicates dropped (copies the array, not the keys). */
+function sortedKeySet(keys: readonly Uint8Array[]): Uint8Array[] {
+  for (const k of keys) {
+    if (!(k instanceof Uint8Array) || k.length > MAX_KEY_BYTES) {
+      throw new HeliosError("INVALID_ARGUMENT", {}, "keys must be Uint8Arrays of at most MAX_KEY_BYTES");
+    }
+  }
+  const out = [...keys].sort(compareBytes);
+  let n = 0;
+  for (let i = 0; i < out.length; i++) {
+    if (n === 0 || compareBytes(out[n - 1] as Uint8Array, out[i] as Uint8Array) !== 0) out[n++] = out[i] as Uint8Array;
+  }
+  out.length = n;
+  return out;
+}
+
+/**
+ * One proof for a set of keys: each is revealed (LEAF: key and value hash)
+ * or proven absent. Shared paths are written once, so k keys cost far less
+ * than k single-key proofs.
+ */
+export function proveKeys(store: NodeStore, root: Uint8Array, keys: readonly Uint8Array[]): Uint8Array {
+  return prove(store, root, new KeySetQuery(sortedKeySet(keys)), false);
 }
 
 // ---------------------------------------------------------------- verifier
@@ -490,6 +516,24 @@ export function verifyRange(
     out.push({ key: l.key.slice(), value: l.value.slice() });
   }
   return out;
+}
+
+/**
+ * Verifies a multi-key proof: for each key (in the order given), its value's
+ * hash if present, or undefined if absent. Throws MERKLE_PROOF_MALFORMED /
+ * MERKLE_PROOF_INVALID when the proof does not settle every key.
+ */
+export function verifyKeys(
+  root: Uint8Array,
+  keys: readonly Uint8Array[],
+  proof: Uint8Array,
+): (Uint8Array | undefined)[] {
+  const q = new KeySetQuery(sortedKeySet(keys));
+  const found = new Map<string, Uint8Array>();
+  for (const l of verifyWitness(root, proof, q)) {
+    if (q.contains(l.key)) found.set(bytesToHex(l.key), l.valueHash.slice());
+  }
+  return keys.map((k) => found.get(bytesToHex(k)));
 }
 
 /** Size in bytes of a LEAF record (for documentation and tests). */

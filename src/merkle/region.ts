@@ -99,3 +99,56 @@ export class RangeQuery implements Query {
     return this.end === undefined || compareBytes(key, this.end) < 0;
   }
 }
+
+/**
+ * A set of keys (sorted ascending, distinct): a multi-key proof reveals each
+ * one or proves it absent. Keys with a given nibble prefix form a contiguous
+ * run of the sorted list, found by binary search: O(log n · len) per check.
+ */
+export class KeySetQuery implements Query {
+  readonly keys: readonly Uint8Array[];
+  constructor(keys: readonly Uint8Array[]) {
+    this.keys = keys;
+  }
+  /** Index of the first key whose nibbles are ≥ path p[0..len). */
+  private lowerBound(p: Uint8Array, len: number): number {
+    let lo = 0;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (comparePathKey(p, len, this.keys[mid] as Uint8Array) > 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  touches(p: Uint8Array, len: number, exact: boolean): boolean {
+    const i = this.lowerBound(p, len);
+    if (i >= this.keys.length) return false;
+    const k = this.keys[i] as Uint8Array;
+    if (exact) return len === k.length * 2 && pathIsPrefixOf(p, len, k);
+    return pathIsPrefixOf(p, len, k);
+  }
+  slotMask(p: Uint8Array, len: number): number {
+    let mask = 0;
+    let i = this.lowerBound(p, len);
+    const keys = this.keys;
+    for (; i < keys.length; i++) {
+      const k = keys[i] as Uint8Array;
+      if (!pathIsPrefixOf(p, len, k)) break;
+      mask |= 1 << (len === k.length * 2 ? 0 : nib(k, len) + 1);
+    }
+    return mask;
+  }
+  contains(key: Uint8Array): boolean {
+    let lo = 0;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareBytes(this.keys[mid] as Uint8Array, key);
+      if (c === 0) return true;
+      if (c < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return false;
+  }
+}

@@ -231,10 +231,16 @@ export class DurableStore implements NodeStore {
     this.dirty.put(id, idOff, src, srcOff, len);
   }
 
-  /** Appends a record to the log and syncs it: the durability point of a commit. */
-  append(body: Uint8Array): number {
+  /** Appends a record to the log and syncs it (unless sync = false: see Wal.append): the durability point of a commit. */
+  append(body: Uint8Array, sync = true): number {
     if (this.closed) throw new HeliosError("STORE_CLOSED");
-    return this.wal.append(body);
+    return this.wal.append(body, sync);
+  }
+
+  /** Makes log records appended with sync = false durable. */
+  syncLog(): void {
+    if (this.closed) throw new HeliosError("STORE_CLOSED");
+    this.wal.sync();
   }
 
   /** The seq the next appended record gets. */

@@ -85,6 +85,8 @@ export class Wal {
   private size = 0;
   private nextSeq: number;
   private poisoned = false;
+  /** Records appended with sync = false since the last fdatasync (made durable by the next synced append, sync() or rotate()). */
+  private unsynced = false;
   /** Bytes appended since open (for write-amplification figures). */
   bytesWritten = 0;
 
@@ -187,8 +189,14 @@ export class Wal {
     }
   }
 
-  /** Appends one record and makes it durable; returns its seq. */
-  append(body: Uint8Array): number {
+  /**
+   * Appends one record and makes it durable; returns its seq. With sync =
+   * false the fdatasync is deferred: the record becomes durable with the next
+   * synced append, sync() or rotate() (the file is written in order, so a
+   * later fdatasync covers it), and a crash before then loses it as a torn
+   * or missing tail, never anything after it.
+   */
+  append(body: Uint8Array, sync = true): number {
     if (this.fd < 0) throw new HeliosError("STORE_CLOSED");
     if (this.poisoned) throw new HeliosError("STORE_WAL_POISONED");
     if (body.length > MAX_WAL_RECORD) {
@@ -215,7 +223,7 @@ export class Wal {
         if (n <= 0) throw Object.assign(new Error("short write to the log"), { code: "EIO" });
         done += n;
       }
-      fdatasyncSync(this.fd);
+      if (sync) fdatasyncSync(this.fd);
     } catch (e) {
       try {
         ftruncateSync(this.fd, this.size);
@@ -227,7 +235,21 @@ export class Wal {
     this.size += total;
     this.bytesWritten += total;
     this.nextSeq = seq + 1;
+    this.unsynced = !sync;
     return seq;
+  }
+
+  /** Makes every record appended so far durable (a no-op when none is pending). */
+  sync(): void {
+    if (!this.unsynced) return;
+    if (this.fd < 0) throw new HeliosError("STORE_CLOSED");
+    try {
+      fdatasyncSync(this.fd);
+    } catch (e) {
+      this.poisoned = true;
+      throw ioError(e, "syncing the log", {}, this.dir);
+    }
+    this.unsynced = false;
   }
 
   /**
@@ -236,6 +258,7 @@ export class Wal {
    */
   rotate(): number {
     if (this.fd < 0) throw new HeliosError("STORE_CLOSED");
+    this.sync(); // only the newest segment may end torn
     const closed = this.segment;
     const oldFd = this.fd;
     const oldSize = this.size;
@@ -276,6 +299,11 @@ export class Wal {
 
   close(): void {
     if (this.fd >= 0) {
+      try {
+        if (this.unsynced) fdatasyncSync(this.fd);
+      } catch {
+        // a deferred record may be lost, as after a crash; nothing synced is
+      }
       try {
         closeSync(this.fd);
       } catch {

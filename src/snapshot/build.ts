@@ -1,0 +1,343 @@
+/**
+ * snapshot/build — cuts a version (full) or the diff of two versions
+ * (incremental) into deterministic chunks, each with its proof.
+ *
+ * The cut depends only on the state: entries are taken in (tree, key) order
+ * and a chunk is closed when the next entry would push its estimated body
+ * past the budget; a body that still comes out over `chunkBytes` is split at
+ * its middle entry (again a function of the contents alone). So two stores
+ * holding the same root produce byte-identical chunks and manifests,
+ * whatever writes and batchings led there. A chunk always holds at least
+ * one entry (a single entry larger than the budget makes a larger chunk).
+ *
+ * Full chunk: a range proof of the forest over the tree names it touches
+ * (revealing their roots) and, per tree, the range proof of its key range
+ * with every in-range leaf replaced by a P_SLOT whose key and value sit in
+ * the payload (format.ts). Incremental chunk: a multi-key forest proof of
+ * the trees' target roots and, per tree, a multi-key proof of the changed
+ * keys against the target tree: puts are present with their value's hash,
+ * deletes absent.
+ *
+ * Costs: one ordered scan of the version plus one proof walk per chunk
+ * (each node read twice, from the tiers), one encode and one compression
+ * per chunk; memory is one chunk at a time. Incremental: one diff per
+ * changed tree (reading only subtrees that differ).
+ */
+import { compareBytes, HeliosError, utf8, varintSize } from "../core/index.js";
+import type { StateDB } from "../history/index.js";
+import { EMPTY_ROOT, isEmptyRoot, proveKeys, proveRange } from "../merkle/index.js";
+import {
+  BEGIN,
+  type ChunkBody,
+  type Codec,
+  encodeChunk,
+  encodeFile,
+  MAX_CHUNK_BODY,
+  type Position,
+  type Segment,
+  type SnapshotKind,
+  toSkeleton,
+} from "./format.js";
+
+export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Budget kept free for the header, the forest proof and the boundary paths of the range proofs. */
+const RESERVE = 16 * 1024;
+
+export interface BuildOptions {
+  /** Bound on a chunk body before compression (default 4 MiB, from 64 KiB to 64 MiB). */
+  chunkBytes?: number;
+  codec?: Codec;
+  zstdLevel?: number;
+}
+
+export interface BuiltChunk {
+  index: number;
+  start: Position;
+  body: Uint8Array;
+  file: Uint8Array;
+  entries: number;
+  /** Approximate share of the state covered so far, 0..1 (for progress bars: keys are spread by hash). */
+  progress: number;
+}
+
+export function checkBuildOptions(opts: BuildOptions): Required<BuildOptions> {
+  const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 64 * 1024 || chunkBytes > MAX_CHUNK_BODY) {
+    throw new HeliosError("INVALID_ARGUMENT", { chunkBytes }, "chunkBytes must be an integer from 64 KiB to 64 MiB");
+  }
+  const codec = opts.codec ?? "zstd";
+  if (codec !== "zstd" && codec !== "lz4" && codec !== "none") {
+    throw new HeliosError("INVALID_ARGUMENT", { codec }, "codec must be zstd, lz4 or none");
+  }
+  const zstdLevel = opts.zstdLevel ?? 3;
+  if (!Number.isInteger(zstdLevel) || zstdLevel < 1 || zstdLevel > 19) {
+    throw new HeliosError("INVALID_ARGUMENT", { zstdLevel }, "zstdLevel must be an integer from 1 to 19");
+  }
+  return { chunkBytes, codec, zstdLevel };
+}
+
+function entryCost(key: Uint8Array, valueLen: number): number {
+  // payload (key, flag, value) + the skeleton's share: a slot byte and, at worst, a branch per entry
+  return varintSize(key.length) + key.length + 1 + varintSize(valueLen) + valueLen + 9 + (key.length >> 1);
+}
+
+/** Where a key sits in [0, 1) of the key space, from its first two bytes (keys are mostly hashes). */
+function keyFraction(key: Uint8Array): number {
+  return (((key[0] ?? 0) << 8) | (key[1] ?? 0)) / 65536;
+}
+
+interface Plan {
+  start: Position;
+  end: Position | undefined;
+}
+
+/** Shared by both kinds: turns a stream of positions (with costs) into chunk ranges. */
+class Cutter {
+  private start: Position = BEGIN;
+  private est = 0;
+  private n = 0;
+  constructor(private readonly budget: number) {}
+  /** Returns a finished range when `pos` must open a new chunk. */
+  add(pos: Position, cost: number): Plan | undefined {
+    let out: Plan | undefined;
+    if (this.n > 0 && this.est + cost > this.budget) {
+      const start = { tree: pos.tree, key: pos.key.slice() };
+      out = { start: this.start, end: start };
+      this.start = start;
+      this.est = 0;
+      this.n = 0;
+    }
+    this.est += cost;
+    this.n++;
+    return out;
+  }
+  last(): Plan {
+    return { start: this.start, end: undefined };
+  }
+}
+
+function treeName(b: Uint8Array): string {
+  return new TextDecoder().decode(b);
+}
+
+/**
+ * Chunks of a full snapshot of `root`, in order. Each is built, size-checked
+ * (split at its middle entry if over the bound) and compressed before it is
+ * yielded.
+ */
+export function* fullChunks(db: StateDB, root: Uint8Array, opts: BuildOptions = {}): Generator<BuiltChunk> {
+  const o = checkBuildOptions(opts);
+  const trees = db.trees(root).map(([n, r]) => ({ name: utf8(n), root: r }));
+  const cutter = new Cutter(o.chunkBytes - RESERVE);
+  let index = 0;
+  const emit = function* (plan: Plan, progress: number): Generator<BuiltChunk> {
+    for (const c of buildFull(db, root, trees, plan, o.chunkBytes)) {
+      const body = withIndex(c.body, index);
+      yield { ...c, body, index, file: encodeFile(body, o.codec, o.zstdLevel), progress };
+      index++;
+    }
+  };
+  for (let t = 0; t < trees.length; t++) {
+    const tree = trees[t] as { name: Uint8Array; root: Uint8Array };
+    for (const [k, v] of db.map.entries(tree.root)) {
+      const plan = cutter.add({ tree: tree.name, key: k }, entryCost(k, v.length));
+      if (plan !== undefined) yield* emit(plan, (t + keyFraction(k)) / trees.length);
+    }
+  }
+  yield* emit(cutter.last(), 1);
+}
+
+function inPlan(tree: Uint8Array, plan: Plan): boolean {
+  if (compareBytes(tree, plan.start.tree) < 0) return false;
+  return plan.end === undefined || compareBytes(tree, plan.end.tree) <= 0;
+}
+
+/** The tree's key range [lo, hi) inside a chunk's range. */
+export function treeRange(
+  tree: Uint8Array,
+  start: Position,
+  end: Position | undefined,
+): [Uint8Array, Uint8Array | undefined] {
+  const lo = compareBytes(tree, start.tree) === 0 ? start.key : new Uint8Array(0);
+  const hi = end !== undefined && compareBytes(tree, end.tree) === 0 ? end.key : undefined;
+  return [lo, hi];
+}
+
+/** The forest's name range [start.tree, end.tree ‖ 0x00) of a chunk (end.tree included). */
+export function forestRange(start: Position, end: Position | undefined): [Uint8Array, Uint8Array | undefined] {
+  if (end === undefined) return [start.tree, undefined];
+  const hi = new Uint8Array(end.tree.length + 1);
+  hi.set(end.tree);
+  return [start.tree, hi];
+}
+
+function buildFull(
+  db: StateDB,
+  root: Uint8Array,
+  trees: { name: Uint8Array; root: Uint8Array }[],
+  plan: Plan,
+  bound: number,
+): { start: Position; body: Uint8Array; entries: number }[] {
+  const store = db.store;
+  const [flo, fhi] = forestRange(plan.start, plan.end);
+  const forestProof = isEmptyRoot(root) ? Uint8Array.of(0) : proveRange(store, root, flo, fhi);
+  const segments: Segment[] = [];
+  let n = 0;
+  for (const t of trees) {
+    if (!inPlan(t.name, plan)) continue;
+    const [lo, hi] = treeRange(t.name, plan.start, plan.end);
+    const { skeleton, entries } = toSkeleton(proveRange(store, t.root, lo, hi));
+    segments.push({ tree: t.name, treeRoot: undefined, proof: skeleton, entries });
+    n += entries.length;
+  }
+  const body = encodeChunk(
+    { kind: "full", root, baseRoot: EMPTY_ROOT, index: 0, start: plan.start, end: plan.end, forestProof, segments },
+    bound,
+  );
+  if (body.length <= bound || n <= 1) return [{ start: plan.start, body, entries: n }];
+  // over the bound: split at the middle entry and build both halves (deterministic)
+  let k = n >> 1;
+  let mid: Position | undefined;
+  for (const s of segments) {
+    if (k < s.entries.length) {
+      mid = { tree: s.tree, key: (s.entries[k] as { key: Uint8Array }).key.slice() };
+      break;
+    }
+    k -= s.entries.length;
+  }
+  const m = mid as Position;
+  return [
+    ...buildFull(db, root, trees, { start: plan.start, end: m }, bound),
+    ...buildFull(db, root, trees, { start: m, end: plan.end }, bound),
+  ];
+}
+
+/** The bytes of a chunk with its final index (indices are assigned in order as chunks are yielded). */
+export function withIndex(body: Uint8Array, index: number): Uint8Array {
+  // the index is a u32 LE at a fixed offset: magic 4 + version 1 + kind 1 + root 32 + baseRoot 32
+  const out = body;
+  const at = 70;
+  out[at] = index & 255;
+  out[at + 1] = (index >>> 8) & 255;
+  out[at + 2] = (index >>> 16) & 255;
+  out[at + 3] = (index >>> 24) & 255;
+  return out;
+}
+
+interface TreeChange {
+  tree: Uint8Array;
+  targetRoot: Uint8Array;
+  changes: { key: Uint8Array; value: Uint8Array | null }[];
+}
+
+/** Chunks of the increment from `base` to `root`, in order. */
+export function* incrementalChunks(
+  db: StateDB,
+  base: Uint8Array,
+  root: Uint8Array,
+  opts: BuildOptions = {},
+): Generator<BuiltChunk> {
+  const o = checkBuildOptions(opts);
+  const before = new Map(db.trees(base).map(([n, r]) => [n, r]));
+  const after = new Map(db.trees(root).map(([n, r]) => [n, r]));
+  const names = [...new Set([...before.keys(), ...after.keys()])]
+    .map((n) => utf8(n))
+    .sort(compareBytes)
+    .map((b) => treeName(b));
+  const changed: TreeChange[] = [];
+  for (const name of names) {
+    const a = before.get(name) ?? EMPTY_ROOT;
+    const b = after.get(name) ?? EMPTY_ROOT;
+    if (compareBytes(a, b) === 0) continue;
+    const changes = db.map
+      .diff(a, b)
+      .map((c) => ({ key: c.key.slice(), value: c.after === undefined ? null : c.after.slice() }));
+    changed.push({ tree: utf8(name), targetRoot: b, changes });
+  }
+  const cutter = new Cutter(o.chunkBytes - RESERVE);
+  let index = 0;
+  const emit = function* (plan: Plan, progress: number): Generator<BuiltChunk> {
+    for (const c of buildIncremental(db, base, root, changed, plan, o.chunkBytes)) {
+      const body = withIndex(c.body, index);
+      yield { ...c, body, index, file: encodeFile(body, o.codec, o.zstdLevel), progress };
+      index++;
+    }
+  };
+  for (let t = 0; t < changed.length; t++) {
+    const tc = changed[t] as TreeChange;
+    for (const c of tc.changes) {
+      const plan = cutter.add({ tree: tc.tree, key: c.key }, entryCost(c.key, c.value?.length ?? 0) + 8);
+      if (plan !== undefined) yield* emit(plan, (t + keyFraction(c.key)) / changed.length);
+    }
+  }
+  yield* emit(cutter.last(), 1);
+}
+
+function posIn(tree: Uint8Array, key: Uint8Array, plan: Plan): boolean {
+  const c = compareBytes(tree, plan.start.tree) || compareBytes(key, plan.start.key);
+  if (c < 0) return false;
+  if (plan.end === undefined) return true;
+  return (compareBytes(tree, plan.end.tree) || compareBytes(key, plan.end.key)) < 0;
+}
+
+function buildIncremental(
+  db: StateDB,
+  base: Uint8Array,
+  root: Uint8Array,
+  changed: TreeChange[],
+  plan: Plan,
+  bound: number,
+): { start: Position; body: Uint8Array; entries: number }[] {
+  const store = db.store;
+  const segments: Segment[] = [];
+  let n = 0;
+  for (const tc of changed) {
+    if (!inPlan(tc.tree, plan)) continue;
+    const entries = tc.changes.filter((c) => posIn(tc.tree, c.key, plan));
+    if (entries.length === 0) continue;
+    const proof = isEmptyRoot(tc.targetRoot)
+      ? Uint8Array.of(0)
+      : proveKeys(
+          store,
+          tc.targetRoot,
+          entries.map((e) => e.key),
+        );
+    segments.push({ tree: tc.tree, treeRoot: tc.targetRoot, proof, entries });
+    n += entries.length;
+  }
+  const forestProof = isEmptyRoot(root)
+    ? Uint8Array.of(0)
+    : proveKeys(
+        store,
+        root,
+        segments.map((s) => s.tree),
+      );
+  const body = encodeChunk(
+    {
+      kind: "incremental" as SnapshotKind,
+      root,
+      baseRoot: base,
+      index: 0,
+      start: plan.start,
+      end: plan.end,
+      forestProof,
+      segments,
+    } as ChunkBody,
+    bound,
+  );
+  if (body.length <= bound || n <= 1) return [{ start: plan.start, body, entries: n }];
+  let k = n >> 1;
+  let mid: Position | undefined;
+  for (const s of segments) {
+    if (k < s.entries.length) {
+      mid = { tree: s.tree, key: (s.entries[k] as { key: Uint8Array }).key.slice() };
+      break;
+    }
+    k -= s.entries.length;
+  }
+  const m = mid as Position;
+  return [
+    ...buildIncremental(db, base, root, changed, { start: plan.start, end: m }, bound),
+    ...buildIncremental(db, base, root, changed, { start: m, end: plan.end }, bound),
+  ];
+}
