@@ -23,7 +23,7 @@
  * per chunk; memory is one chunk at a time. Incremental: one diff per
  * changed tree (reading only subtrees that differ).
  */
-import { compareBytes, HeliosError, utf8, varintSize } from "../core/index.js";
+import { compareBytes, copyBytes, HeliosError, utf8, varintSize } from "../core/index.js";
 import type { StateDB } from "../history/index.js";
 import { EMPTY_ROOT, isEmptyRoot, proveKeys, proveRange } from "../merkle/index.js";
 import {
@@ -101,7 +101,7 @@ class Cutter {
   add(pos: Position, cost: number): Plan | undefined {
     let out: Plan | undefined;
     if (this.n > 0 && this.est + cost > this.budget) {
-      const start = { tree: pos.tree, key: pos.key.slice() };
+      const start = { tree: pos.tree, key: copyBytes(pos.key) };
       out = { start: this.start, end: start };
       this.start = start;
       this.est = 0;
@@ -200,7 +200,7 @@ function buildFull(
   let mid: Position | undefined;
   for (const s of segments) {
     if (k < s.entries.length) {
-      mid = { tree: s.tree, key: (s.entries[k] as { key: Uint8Array }).key.slice() };
+      mid = { tree: s.tree, key: copyBytes((s.entries[k] as { key: Uint8Array }).key) };
       break;
     }
     k -= s.entries.length;
@@ -251,7 +251,7 @@ export function* incrementalChunks(
     if (compareBytes(a, b) === 0) continue;
     const changes = db.map
       .diff(a, b)
-      .map((c) => ({ key: c.key.slice(), value: c.after === undefined ? null : c.after.slice() }));
+      .map((c) => ({ key: copyBytes(c.key), value: c.after === undefined ? null : copyBytes(c.after) }));
     changed.push({ tree: utf8(name), targetRoot: b, changes });
   }
   const cutter = new Cutter(o.chunkBytes - RESERVE);
@@ -330,7 +330,7 @@ function buildIncremental(
   let mid: Position | undefined;
   for (const s of segments) {
     if (k < s.entries.length) {
-      mid = { tree: s.tree, key: (s.entries[k] as { key: Uint8Array }).key.slice() };
+      mid = { tree: s.tree, key: copyBytes((s.entries[k] as { key: Uint8Array }).key) };
       break;
     }
     k -= s.entries.length;

@@ -34,8 +34,17 @@ import { verifyChunk } from "./verify.js";
 export interface ExportOptions extends BuildOptions {
   /** Export the increment from this height's snapshot (or retained height) instead of the whole state. */
   base?: number;
-  /** Called after each chunk; `fraction` estimates the share done (keys are spread by hash). */
-  onProgress?: (p: { chunks: number; entries: number; rawBytes: number; fileBytes: number; fraction: number }) => void;
+  /**
+   * Called after each chunk; `fraction` estimates the share done (keys are
+   * spread by hash). A returned promise is awaited before the next chunk.
+   */
+  onProgress?: (p: {
+    chunks: number;
+    entries: number;
+    rawBytes: number;
+    fileBytes: number;
+    fraction: number;
+  }) => void | Promise<void>;
 }
 
 export interface ExportReport {
@@ -116,7 +125,7 @@ export async function exportSnapshot(
       rawBytes += c.body.length;
       fileBytes += c.file.length;
       entries += c.entries;
-      opts.onProgress?.({ chunks: chunks.length, entries, rawBytes, fileBytes, fraction: c.progress });
+      await opts.onProgress?.({ chunks: chunks.length, entries, rawBytes, fileBytes, fraction: c.progress });
       // let the event loop run (timers, GC steps, other requests) between chunks
       await new Promise<void>((r) => setImmediate(r));
     }

@@ -18,7 +18,17 @@
  */
 import { compressSync as lz4Compress, uncompressSync as lz4Decompress } from "lz4-napi";
 import { compress as zstdCompress, decompress as zstdDecompress } from "zstd-napi";
-import { compareBytes, equalRange, HeliosError, hash, HASH_BYTES, isHeliosError, Reader, utf8 } from "../core/index.js";
+import {
+  compareBytes,
+  copyBytes,
+  equalRange,
+  HASH_BYTES,
+  HeliosError,
+  hash,
+  isHeliosError,
+  Reader,
+  utf8,
+} from "../core/index.js";
 import { Writer } from "../history/index.js";
 import {
   MAX_KEY_BYTES,
@@ -179,15 +189,15 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
     const codecId = r.byte();
     if (codecId >= CODECS.length) r.fail("unknown codec");
     const height = readU64(r);
-    const root = r.bytes(HASH_BYTES).slice();
+    const root = copyBytes(r.bytes(HASH_BYTES));
     const baseHeight = readU64(r);
-    const baseRoot = r.bytes(HASH_BYTES).slice();
+    const baseRoot = copyBytes(r.bytes(HASH_BYTES));
     const chunkBytes = readU32(r);
     const n = r.varint();
     if (n < 1 || n > 10_000_000) r.fail("chunk count out of range");
     const chunks: ChunkMeta[] = [];
     for (let i = 0; i < n; i++) {
-      const h = r.bytes(HASH_BYTES).slice();
+      const h = copyBytes(r.bytes(HASH_BYTES));
       const rawBytes = readU32(r);
       const fileBytes = readU32(r);
       const entries = readU32(r);
@@ -197,7 +207,7 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
         rawBytes,
         fileBytes,
         entries,
-        start: { tree: start.tree.slice(), key: start.key.slice() },
+        start: { tree: copyBytes(start.tree), key: copyBytes(start.key) },
       });
     }
     r.done();

@@ -74,8 +74,9 @@ export function layerViolations(src: string): string[] {
         li < LAYERS.indexOf("node") &&
         /^(node:)?(fs|net|http|https|dgram|child_process|worker_threads)(\/|$)/.test(spec)
       ) {
-        // I/O belongs to store adapters (store layer may use fs) and node/.
-        if (!(layer === "store" && /^(node:)?fs/.test(spec)))
+        // I/O belongs to store adapters (store layer may use fs) and node/; snapshot
+        // may use fs for snapshot directories and its import journal.
+        if (!((layer === "store" || layer === "snapshot") && /^(node:)?fs/.test(spec)))
           problems.push(`${rel}: layer ${layer} imports I/O module ${spec}`);
       }
     }
