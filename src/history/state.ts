@@ -429,11 +429,13 @@ export class StateDB {
   /** True when `root` is kept by a retained height, a ref or a pin. */
   isLive(root: Uint8Array): boolean {
     if (isEmptyRoot(root)) return true;
-    if (this.state.pins.has(bytesToHex(root))) return true;
-    if (this.leases.has(bytesToHex(root))) return true;
+    // cheapest first: the head (what snapshots and refs usually name), heights, refs; then the hex-keyed maps
+    if (equalBytes(this.headRoot(), root)) return true;
     for (const r of this.state.heights.values()) if (equalBytes(r, root)) return true;
     for (const r of this.state.refs.values()) if (equalBytes(r, root)) return true;
-    return false;
+    if (this.state.pins.size === 0 && this.leases.size === 0) return false;
+    const k = bytesToHex(root);
+    return this.state.pins.has(k) || this.leases.has(k);
   }
 
   private requireLive(root: Uint8Array): void {
