@@ -1,9 +1,10 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
 /**
  * cli — the `helios` command: `helios demo`, a tour of the authenticated map
- * (build, fork, prove, diff), and `helios store …`, the durable store's
- * operator commands (cli/store.ts). Later issues add the snapshot, chain and
- * sandbox commands.
+ * (build, fork, prove, diff), then durable state and snapshots on disk;
+ * `helios store …`, the durable store's operator commands (cli/store.ts);
+ * and `helios snapshot …`, snapshot management, export, import and verify
+ * (cli/snapshot.ts). Later issues add the chain and sandbox commands.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -11,11 +12,14 @@ import path from "node:path";
 import { bytesToHex } from "../core/index.js";
 import { hash } from "../core/index.js";
 import { createMemoryStore, createMerkleMap, verifyProof, verifyValue } from "../merkle/index.js";
-import { openState } from "../history/index.js";
+import { openState, type StateDB } from "../history/index.js";
+import { createSnapshot, exportSnapshot, importSnapshot } from "../snapshot/index.js";
+import { snapshotMain } from "./snapshot.js";
 import { storeMain } from "./store.js";
 
 const USAGE = `usage: helios demo [accounts]
-       helios store <command> <dir> [args]   (helios store help for the commands)`;
+       helios store <command> <dir> [args]   (helios store help for the commands)
+       helios snapshot <command> [args]      (helios snapshot help for the commands)`;
 
 const short = (b: Uint8Array) => `${bytesToHex(b).slice(0, 16)}…`;
 const fmt = (n: number) => n.toLocaleString("en-US");
@@ -173,15 +177,50 @@ async function durableTour(n: number): Promise<void> {
     );
     const v = db.verify();
     console.log(`   verify: ${fmt(v.nodes)} nodes of the head re-hashed from disk, ${v.trees} trees — ok`);
+    await snapshotTour(db);
     await db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** Part three: snapshot the durable store's head, export it, and import it into a second store. */
+async function snapshotTour(db: StateDB): Promise<void> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "helios-demo-snapshot-"));
+  try {
+    const snap = path.join(tmp, "snapshot");
+    console.log(`\n7. Snapshots: export height ${db.height} to ${snap}, import it into a second store`);
+    const s = createSnapshot(db);
+    console.log(`   snapshot at height ${s.height}: a ref to its root, nothing copied`);
+    const t0 = performance.now();
+    const rep = await exportSnapshot(db, s.height, snap);
+    const exportMs = performance.now() - t0;
+    const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+    console.log(
+      `   exported ${fmt(rep.manifest.chunks.length)} chunk${rep.manifest.chunks.length === 1 ? "" : "s"}, ${fmt(rep.entries)} entries: ${mb(rep.rawBytes)} raw, ${mb(rep.fileBytes)} zstd (ratio ${rep.ratio.toFixed(2)}) in ${exportMs.toFixed(0)} ms, ${(rep.rawBytes / 1e3 / exportMs).toFixed(0)} MB/s`,
+    );
+    const other = openState(path.join(tmp, "second"), { create: true });
+    try {
+      const t1 = performance.now();
+      const imp = await importSnapshot(other, snap, { trustedRoot: s.root });
+      console.log(
+        `   imported into a new store in ${(performance.now() - t1).toFixed(0)} ms, each chunk checked against the root before it was applied`,
+      );
+      console.log(
+        `   second store at height ${other.height}${imp.adopted ? " (adopted)" : ""}; root matches: ${bytesToHex(other.root) === bytesToHex(s.root)}`,
+      );
+    } finally {
+      await other.close();
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
 if (cmd === "demo" || cmd === undefined) await demo(rest);
 else if (cmd === "store") process.exitCode = await storeMain(rest);
+else if (cmd === "snapshot") process.exitCode = await snapshotMain(rest);
 else if (cmd === "help" || cmd === "--help" || cmd === "-h") console.log(USAGE);
 else {
   console.error(`helios: unknown command ${cmd}\n${USAGE}`);

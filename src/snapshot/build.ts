@@ -25,7 +25,7 @@
  */
 import { compareBytes, copyBytes, HeliosError, utf8, varintSize } from "../core/index.js";
 import type { StateDB } from "../history/index.js";
-import { EMPTY_ROOT, isEmptyRoot, proveKeys, proveRange } from "../merkle/index.js";
+import { EMPTY_ROOT, forEachChild, isEmptyRoot, proveKeys, proveRange } from "../merkle/index.js";
 import {
   BEGIN,
   type ChunkBody,
@@ -81,6 +81,26 @@ function entryCost(key: Uint8Array, valueLen: number): number {
   return varintSize(key.length) + key.length + 1 + varintSize(valueLen) + valueLen + 9 + (key.length >> 1);
 }
 
+/**
+ * A rough leaf count of a tree, for progress only: the product of the
+ * fan-outs down one middle path (O(depth) node reads). Good to a small
+ * factor for hashed keys, which is what weighting trees needs.
+ */
+function estimateLeaves(db: StateDB, root: Uint8Array): number {
+  let id = root;
+  let est = 1;
+  for (let depth = 0; depth < 64 && !isEmptyRoot(id); depth++) {
+    const bytes = db.store.get(id, 0);
+    if (bytes === undefined) break;
+    const kids: Uint8Array[] = [];
+    forEachChild(bytes, (buf, off) => kids.push(buf.subarray(off, off + 32)));
+    if (kids.length === 0) break;
+    est *= kids.length;
+    id = kids[kids.length >> 1] as Uint8Array;
+  }
+  return est;
+}
+
 /** Where a key sits in [0, 1) of the key space, from its first two bytes (keys are mostly hashes). */
 function keyFraction(key: Uint8Array): number {
   return (((key[0] ?? 0) << 8) | (key[1] ?? 0)) / 65536;
@@ -128,6 +148,10 @@ function treeName(b: Uint8Array): string {
 export function* fullChunks(db: StateDB, root: Uint8Array, opts: BuildOptions = {}): Generator<BuiltChunk> {
   const o = checkBuildOptions(opts);
   const trees = db.trees(root).map(([n, r]) => ({ name: utf8(n), root: r }));
+  // progress: each tree weighs its estimated size, and within a tree the key's place in key space
+  const weights = trees.map((t) => estimateLeaves(db, t.root));
+  const total = weights.reduce((a, b) => a + b, 0) || 1;
+  let before = 0;
   const cutter = new Cutter(o.chunkBytes - RESERVE);
   let index = 0;
   const emit = function* (plan: Plan, progress: number): Generator<BuiltChunk> {
@@ -139,10 +163,12 @@ export function* fullChunks(db: StateDB, root: Uint8Array, opts: BuildOptions = 
   };
   for (let t = 0; t < trees.length; t++) {
     const tree = trees[t] as { name: Uint8Array; root: Uint8Array };
+    const w = weights[t] as number;
     for (const [k, v] of db.map.entries(tree.root)) {
       const plan = cutter.add({ tree: tree.name, key: k }, entryCost(k, v.length));
-      if (plan !== undefined) yield* emit(plan, (t + keyFraction(k)) / trees.length);
+      if (plan !== undefined) yield* emit(plan, Math.min(1, (before + w * keyFraction(k)) / total));
     }
+    before += w;
   }
   yield* emit(cutter.last(), 1);
 }

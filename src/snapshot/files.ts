@@ -13,7 +13,18 @@
  * Costs: export = build.ts + one file write per chunk; import = import.ts
  * + one file read per chunk; verify = verify.ts per checked chunk, no store.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import path from "node:path";
 import { bytesToHex, HeliosError, hash } from "../core/index.js";
 import type { StateDB } from "../history/index.js";
@@ -54,6 +65,27 @@ export interface ExportReport {
   entries: number;
   /** fileBytes / rawBytes. */
   ratio: number;
+}
+
+/** Writes a file and fsyncs it (a manifest on disk must mean its chunks are on disk too). */
+function writeDurable(file: string, bytes: Uint8Array): void {
+  const fd = openSync(file, "w");
+  try {
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function chunkFile(dir: string, index: number): string {
@@ -114,7 +146,7 @@ export async function exportSnapshot(
     const it: Generator<BuiltChunk> =
       base === undefined ? fullChunks(db, root, o) : incrementalChunks(db, base, root, o);
     for (const c of it) {
-      writeFileSync(chunkFile(dir, c.index), c.file);
+      writeDurable(chunkFile(dir, c.index), c.file);
       chunks.push({
         hash: hash(c.body),
         rawBytes: c.body.length,
@@ -142,8 +174,10 @@ export async function exportSnapshot(
     };
     const bytes = encodeManifest(manifest);
     writeFileSync(path.join(dir, "manifest.json"), `${JSON.stringify(manifestJson(manifest), null, 2)}\n`);
-    writeFileSync(path.join(dir, "manifest.bin.tmp"), bytes);
+    fsyncDir(path.join(dir, "chunks"));
+    writeDurable(path.join(dir, "manifest.bin.tmp"), bytes);
     renameSync(path.join(dir, "manifest.bin.tmp"), path.join(dir, "manifest.bin"));
+    fsyncDir(dir);
     return { manifest, rawBytes, fileBytes, entries, ratio: rawBytes === 0 ? 1 : fileBytes / rawBytes };
   } finally {
     for (const r of releases) r();
@@ -209,6 +243,7 @@ export async function importSnapshot(
       });
     }
     const reply = imp.apply(i, file);
+    if (reply.action === "reject_snapshot") imp.abort(); // nothing of a rejected snapshot is kept
     if (reply.action !== "accept") {
       const err = reply.error ?? new HeliosError("INVALID_ARGUMENT", { chunk: i }, "chunk not accepted");
       throw Object.assign(err, { reply });
@@ -322,9 +357,15 @@ export function verifySnapshotDir(
     report.rate = rate;
     report.seed = seed;
     report.detectProbability = detectProbability(n, indices.length, rate);
-    let k = 1;
-    while (k < n && detectProbability(n, k, rate) < 0.99) k++;
-    report.sampleFor99 = k;
+    // the odds grow with k: binary search for the smallest k reaching 99%
+    let lo = 1;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (detectProbability(n, mid, rate) >= 0.99) hi = mid;
+      else lo = mid + 1;
+    }
+    report.sampleFor99 = lo;
   }
   return report;
 }

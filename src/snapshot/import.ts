@@ -131,11 +131,13 @@ export class SnapshotImport {
     try {
       v = verifyChunk(this.manifest, index, file);
     } catch (e) {
+      if (!(e instanceof HeliosError)) throw e; // a bug, not bad input: keep its stack
       return replyFor(e, index);
     }
     try {
       if (v.writes.size > 0) this.db.commitRef(this.workRef, v.writes);
     } catch (e) {
+      if (!(e instanceof HeliosError)) throw e;
       return replyFor(e, index); // a store error: abort (nothing half-applied: the commit is atomic)
     }
     this.nextChunk = index + 1;
