@@ -9,11 +9,16 @@
  * all. A small journal beside the store records the next chunk to fetch; it
  * may lag the work ref by one chunk after a crash, which is harmless because
  * re-applying a chunk changes nothing (its puts and deletes already hold).
+ * It must never describe a newer work ref than the one it was written for,
+ * so begin() removes any old journal (and fsyncs the directory) before it
+ * creates a work ref.
  * `finish` requires the work ref's root to equal the manifest's root, then
  * records the snapshot (`snapshot/<height>`), adopts it as the head when it
  * is above the head, and drops the work ref and the journal.
  *
- * Invariants: nothing from a chunk that fails verification is written;
+ * Invariants: the journal says N only while the work ref holds chunks
+ * 0..N−1 or 0..N (resume at N is then exact); nothing from a chunk that
+ * fails verification is written;
  * nothing is adopted unless the recomputed root equals the manifest root;
  * the work ref keeps the partial import's nodes from GC.
  * Costs: per chunk, one verification (verify.ts), one commit (tree update +
@@ -27,6 +32,18 @@ import { EMPTY_ROOT } from "../merkle/index.js";
 import { decodeManifest, type Manifest, manifestId } from "./format.js";
 import { snapshotRef } from "./manage.js";
 import { type ChunkReply, replyFor, verifyChunk } from "./verify.js";
+
+function syncDir(dir: string): void {
+  let fd = -1;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+    // a missing directory has nothing to sync
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
 
 export interface ImportOptions {
   /** The root the caller trusts for this height (from the chain); the manifest must match it. */
@@ -54,6 +71,8 @@ export class SnapshotImport {
   rawBytes = 0;
   readonly resumedAt: number;
   private finished = false;
+  /** The snapshot was already in the store when begin() ran. */
+  private landed = false;
 
   private constructor(
     private readonly db: StateDB,
@@ -84,12 +103,24 @@ export class SnapshotImport {
       throw new HeliosError("SNAPSHOT_BASE_MISSING", { base: bytesToHex(m.baseRoot), baseHeight: m.baseHeight });
     }
     const refs = db.refs();
+    const landed = refs.get(snapshotRef(m.height));
+    if (landed !== undefined && equalBytes(landed, m.root) && !refs.has(imp.workRef)) {
+      // already imported (a re-run, or a crash after finish dropped the work ref): nothing to fetch
+      imp.nextChunk = m.chunks.length;
+      imp.landed = true;
+      imp.removeJournal();
+      return imp;
+    }
     const next = imp.readJournal();
     if (refs.has(imp.workRef) && next !== undefined) {
       imp.nextChunk = next;
       (imp as { resumedAt: number }).resumedAt = next;
     } else {
-      // fresh start (or a journal lost before its first write: re-applying from 0 is harmless)
+      // A fresh start, or a work ref whose journal is missing (re-applying from 0 is harmless).
+      // Order matters: a journal must never outlive its work ref, or a later run would resume a
+      // new, empty work ref at the stale chunk (found by the SIGKILL harness). So the old journal
+      // goes first, then the ref is made, then the journal says 0.
+      imp.removeJournal();
       if (!refs.has(imp.workRef)) db.setRef(imp.workRef, start);
       imp.writeJournal(0);
     }
@@ -157,6 +188,14 @@ export class SnapshotImport {
     if (this.next !== undefined) {
       throw new HeliosError("INVALID_ARGUMENT", { next: this.next }, "chunks remain to be applied");
     }
+    const height = this.manifest.height;
+    if (this.landed) {
+      const root = this.manifest.root;
+      const adopted = this.opts.adopt !== false && height > this.db.height;
+      if (adopted) this.db.adopt(height, root);
+      this.finished = true;
+      return { root, height, adopted };
+    }
     const root = this.db.ref(this.workRef);
     if (!equalBytes(root, this.manifest.root)) {
       this.abort();
@@ -165,13 +204,14 @@ export class SnapshotImport {
         expected: bytesToHex(this.manifest.root),
       });
     }
-    const height = this.manifest.height;
     let adopted = false;
     this.db.setRef(snapshotRef(height), root);
     if (this.opts.adopt !== false && height > this.db.height) {
       this.db.adopt(height, root);
       adopted = true;
     }
+    // a journal left by a kill here is harmless: with the snapshot landed and no work ref, begin()
+    // sees the import as done; and begin() removes any old journal before it makes a work ref
     this.db.deleteRef(this.workRef);
     this.removeJournal();
     this.finished = true;
@@ -207,6 +247,7 @@ export class SnapshotImport {
         closeSync(fd);
       }
       renameSync(tmp, this.journal);
+      syncDir(path.dirname(this.journal));
     } catch {
       // the journal only saves refetching: without it a resume re-applies chunks, which is harmless
     }
@@ -215,5 +256,6 @@ export class SnapshotImport {
   private removeJournal(): void {
     rmSync(this.journal, { force: true });
     rmSync(`${this.journal}.tmp`, { force: true });
+    syncDir(path.dirname(this.journal)); // the unlink is durable before the work ref changes
   }
 }
