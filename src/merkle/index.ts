@@ -17,14 +17,19 @@ export {
   P_LEAF,
   P_LEAFV,
   P_SPLIT,
+  proveBoundary,
   proveKeys,
   proveRange,
   type RevealedLeaf,
+  verifyBoundary,
   verifyKeys,
   verifyProof,
   verifyRange,
   verifyValue,
+  type WitnessVisitor,
 } from "./proof.js";
+export { BoundaryQuery, RangeQuery } from "./region.js";
+export { subtreeIdAt } from "./subtree.js";
 export type { ScanOptions } from "./read.js";
 export { copyReachable, countReachable, forEachChild } from "./reachable.js";
 export { createMemoryStore, MemoryStore, type NodeStore } from "./store.js";

@@ -47,7 +47,7 @@ import {
 } from "./node.js";
 import { load } from "./read.js";
 import { bytesToHex, compareBytes } from "../core/index.js";
-import { KeySetQuery, PointQuery, type Query, RangeQuery } from "./region.js";
+import { BoundaryQuery, KeySetQuery, PointQuery, type Query, RangeQuery } from "./region.js";
 import type { NodeStore } from "./store.js";
 
 export const P_EMPTY = 0x00;
@@ -197,7 +197,13 @@ class Prover {
         return;
       }
       if (s !== 0) this.path[len] = s - 1;
-      this.node(bytes, childOff, s === 0 ? len : len + 1);
+      const clen = s === 0 ? len : len + 1;
+      if (this.q.childLevel === true && !this.q.touches(this.path, clen, s === 0)) {
+        w.byte(P_HASH);
+        w.bytes(bytes, childOff, HASH_BYTES);
+        return;
+      }
+      this.node(bytes, childOff, clen);
       return;
     }
     if ((mask & rangeBits(bv.bitmap, from, to)) === 0) {
@@ -283,7 +289,22 @@ function invalid(detail: string, ctx: Record<string, unknown> = {}): never {
   throw new HeliosError("MERKLE_PROOF_INVALID", ctx, detail);
 }
 
+/**
+ * Optional hooks a verification calls as it meets each element of a witness
+ * (in pre-order). `path[0..len)` is the element's region (exact for a
+ * terminal slot); it is the verifier's scratch, valid only during the call.
+ * Called before the root is checked: act on them only once verification
+ * returned.
+ */
+export interface WitnessVisitor {
+  pruned?(path: Uint8Array, len: number, exact: boolean, id: Uint8Array): void;
+  leaf?(path: Uint8Array, len: number, exact: boolean, key: Uint8Array, valueHash: Uint8Array, id: Uint8Array): void;
+  /** A revealed branch at region path[0..len) whose children sit at path[0..len+skipLen). */
+  branch?(path: Uint8Array, len: number, skipLen: number, bitmap: number): void;
+}
+
 class Verifier {
+  visitor: WitnessVisitor | undefined;
   readonly buf: Uint8Array;
   pos = 0;
   readonly q: Query;
@@ -330,6 +351,7 @@ class Verifier {
       if (this.q.touches(this.path, len, exact)) invalid("a pruned subtree could hold a queried key", { depth: len });
       const at = this.take(HASH_BYTES);
       out.set(this.buf.subarray(at, at + HASH_BYTES), outOff);
+      this.visitor?.pruned?.(this.path, len, exact, this.buf.subarray(at, at + HASH_BYTES));
       return;
     }
     if (tag === P_LEAF || tag === P_LEAFV) {
@@ -358,6 +380,7 @@ class Verifier {
       msg.set(valueHash, kl);
       hashInto(msg.subarray(0, kl + HASH_BYTES), out, outOff, K_LEAF);
       this.leaves.push(value === undefined ? { key, valueHash } : { key, valueHash, value });
+      this.visitor?.leaf?.(this.path, len, exact, key, valueHash, out.subarray(outOff, outOff + HASH_BYTES));
       return;
     }
     if (tag === P_BRANCH) {
@@ -380,6 +403,7 @@ class Verifier {
         const b = this.buf[so + (j >> 1)] as number;
         this.path[len + j] = (j & 1) === 0 ? b >> 4 : b & 15;
       }
+      this.visitor?.branch?.(this.path, len, skipLen, bitmap);
       // The branch message header ‖ inner root is assembled on the scratch
       // stack: the header now, the inner root when the children are done.
       const hLen = this.pos - hStart;
@@ -424,7 +448,7 @@ class Verifier {
 }
 
 /** Checks a witness against root for a query; returns the revealed leaves in key order, or throws. */
-function verifyWitness(root: Uint8Array, proof: Uint8Array, q: Query): RevealedLeaf[] {
+function verifyWitness(root: Uint8Array, proof: Uint8Array, q: Query, visitor?: WitnessVisitor): RevealedLeaf[] {
   if (!(root instanceof Uint8Array) || root.length !== HASH_BYTES) {
     throw new HeliosError("INVALID_ARGUMENT", {}, "a root is a 32-byte Uint8Array");
   }
@@ -437,6 +461,7 @@ function verifyWitness(root: Uint8Array, proof: Uint8Array, q: Query): RevealedL
   }
   const sc = takeScratch();
   const v = new Verifier(proof, q, sc);
+  v.visitor = visitor;
   const got = new Uint8Array(HASH_BYTES);
   try {
     v.trie(0, false, got, 0);
@@ -534,6 +559,37 @@ export function verifyKeys(
     if (q.contains(l.key)) found.set(bytesToHex(l.key), l.valueHash.slice());
   }
   return keys.map((k) => found.get(bytesToHex(k)));
+}
+
+/**
+ * A boundary witness of [start, end) in `root`: the branches and leaves whose
+ * regions straddle the range's two ends are revealed; every other child is
+ * pruned to its id, each with its own region (BoundaryQuery). With a
+ * visitor, a receiver holding another version compares the range's contents
+ * subtree by subtree (snapshot/verify.ts).
+ */
+export function proveBoundary(
+  store: NodeStore,
+  root: Uint8Array,
+  start: Uint8Array,
+  end: Uint8Array | undefined,
+): Uint8Array {
+  return prove(store, root, new BoundaryQuery(start, end), false);
+}
+
+/**
+ * Verifies a boundary witness against `root` (every straddling region must
+ * be revealed), calling `visitor` on each element. Throws
+ * MERKLE_PROOF_MALFORMED / MERKLE_PROOF_INVALID.
+ */
+export function verifyBoundary(
+  root: Uint8Array,
+  start: Uint8Array,
+  end: Uint8Array | undefined,
+  proof: Uint8Array,
+  visitor: WitnessVisitor,
+): void {
+  verifyWitness(root, proof, new BoundaryQuery(start, end), visitor);
 }
 
 /** Size in bytes of a LEAF record (for documentation and tests). */

@@ -43,6 +43,12 @@ export interface Query {
   slotMask(p: Uint8Array, len: number): number;
   /** Is this concrete key part of the query? */
   contains(key: Uint8Array): boolean;
+  /**
+   * When true, the prover also prunes a child whose slot is in the mask but
+   * whose own region `touches` says no (BoundaryQuery). Other queries' masks
+   * are exactly `touches` per slot, so they leave it unset.
+   */
+  readonly childLevel?: boolean;
 }
 
 export class PointQuery implements Query {
@@ -149,6 +155,41 @@ export class KeySetQuery implements Query {
       if (c < 0) lo = mid + 1;
       else hi = mid;
     }
+    return false;
+  }
+}
+
+/**
+ * The regions that straddle [start, end): those holding both keys inside and
+ * keys outside the range. A *boundary witness* reveals exactly these (the two
+ * boundary paths) and prunes every child wholly inside or outside, so a
+ * receiver can compare the range's contents with another version subtree by
+ * subtree (snapshot increments). Inner pairs are split wherever a slot meets
+ * the range (slotMask is the range's), so each inside child is pruned on its
+ * own, with its own region. `childLevel`: the prover prunes children whose
+ * region the query does not touch even when their slot is in the mask.
+ */
+export class BoundaryQuery implements Query {
+  readonly range: RangeQuery;
+  readonly childLevel = true;
+  constructor(start: Uint8Array, end: Uint8Array | undefined) {
+    this.range = new RangeQuery(start, end);
+  }
+  /** Every key with nibble prefix p[0..len) lies in the range (conservative: may say false for such a region). */
+  inside(p: Uint8Array, len: number): boolean {
+    const { start, end } = this.range;
+    if (comparePathKey(p, len, start) < 0) return false;
+    if (end === undefined) return true;
+    return comparePathKey(p, len, end) < 0 && !pathIsPrefixOf(p, len, end);
+  }
+  touches(p: Uint8Array, len: number, exact: boolean): boolean {
+    if (exact) return false; // one key: wholly inside or wholly outside
+    return this.range.touches(p, len, false) && !this.inside(p, len);
+  }
+  slotMask(p: Uint8Array, len: number): number {
+    return this.range.slotMask(p, len);
+  }
+  contains(_key: Uint8Array): boolean {
     return false;
   }
 }

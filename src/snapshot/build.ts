@@ -13,19 +13,22 @@
  * Full chunk: a range proof of the forest over the tree names it touches
  * (revealing their roots) and, per tree, the range proof of its key range
  * with every in-range leaf replaced by a P_SLOT whose key and value sit in
- * the payload (format.ts). Incremental chunk: a multi-key forest proof of
- * the trees' target roots and, per tree, a multi-key proof of the changed
- * keys against the target tree: puts are present with their value's hash,
- * deletes absent.
+ * the payload (format.ts). Incremental chunk: the same forest range proof
+ * and, for every tree the range meets in the target or the base, the changes
+ * in its key range plus a *boundary witness* of the target tree over that
+ * range (merkle proveBoundary): the two boundary paths revealed, every other
+ * child pruned to its id. The receiver applies the changes to its own
+ * version and compares the result with the witness region by region
+ * (verify.ts), so a change left out is caught at its chunk.
  *
  * Costs: one ordered scan of the version plus one proof walk per chunk
  * (each node read twice, from the tiers), one encode and one compression
  * per chunk; memory is one chunk at a time. Incremental: one diff per
  * changed tree (reading only subtrees that differ).
  */
-import { compareBytes, copyBytes, HeliosError, utf8, varintSize } from "../core/index.js";
+import { bytesToHex, compareBytes, copyBytes, HeliosError, utf8, varintSize } from "../core/index.js";
 import type { StateDB } from "../history/index.js";
-import { EMPTY_ROOT, forEachChild, isEmptyRoot, proveKeys, proveRange } from "../merkle/index.js";
+import { EMPTY_ROOT, forEachChild, isEmptyRoot, proveBoundary, proveRange } from "../merkle/index.js";
 import {
   BEGIN,
   type ChunkBody,
@@ -315,29 +318,30 @@ function buildIncremental(
   bound: number,
 ): { start: Position; body: Uint8Array; entries: number }[] {
   const store = db.store;
+  // every tree the chunk's name range meets, in the target or the base: the receiver checks each
+  // one's part of the range against its own version (a tree with no segment would go unchecked)
+  const [flo, fhi] = forestRange(plan.start, plan.end);
+  const target = new Map(db.trees(root).map(([n, r]) => [bytesToHex(utf8(n)), r]));
+  const names = new Map<string, Uint8Array>();
+  for (const v of [root, base]) {
+    for (const [n] of db.trees(v)) {
+      const b = utf8(n);
+      if (compareBytes(b, flo) >= 0 && (fhi === undefined || compareBytes(b, fhi) < 0)) names.set(bytesToHex(b), b);
+    }
+  }
+  const byTree = new Map(changed.map((tc) => [bytesToHex(tc.tree), tc]));
   const segments: Segment[] = [];
   let n = 0;
-  for (const tc of changed) {
-    if (!inPlan(tc.tree, plan)) continue;
-    const entries = tc.changes.filter((c) => posIn(tc.tree, c.key, plan));
-    if (entries.length === 0) continue;
-    const proof = isEmptyRoot(tc.targetRoot)
-      ? Uint8Array.of(0)
-      : proveKeys(
-          store,
-          tc.targetRoot,
-          entries.map((e) => e.key),
-        );
-    segments.push({ tree: tc.tree, treeRoot: tc.targetRoot, proof, entries });
+  for (const [hex, tree] of [...names].sort((a, b) => compareBytes(a[1], b[1]))) {
+    const tr = target.get(hex) ?? EMPTY_ROOT;
+    const tc = byTree.get(hex);
+    const entries = tc === undefined ? [] : tc.changes.filter((c) => posIn(tree, c.key, plan));
+    const [lo, hi] = treeRange(tree, plan.start, plan.end);
+    const proof = isEmptyRoot(tr) ? Uint8Array.of(0) : proveBoundary(store, tr, lo, hi);
+    segments.push({ tree, treeRoot: tr, proof, entries });
     n += entries.length;
   }
-  const forestProof = isEmptyRoot(root)
-    ? Uint8Array.of(0)
-    : proveKeys(
-        store,
-        root,
-        segments.map((s) => s.tree),
-      );
+  const forestProof = isEmptyRoot(root) ? Uint8Array.of(0) : proveRange(store, root, flo, fhi);
   const body = encodeChunk(
     {
       kind: "incremental" as SnapshotKind,

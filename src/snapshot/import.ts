@@ -160,7 +160,10 @@ export class SnapshotImport {
     }
     let v: ReturnType<typeof verifyChunk>;
     try {
-      v = verifyChunk(this.manifest, index, file);
+      // an increment is checked against the version it applies to: the work ref
+      const ctx =
+        this.manifest.kind === "incremental" ? { map: this.db.map, working: this.db.ref(this.workRef) } : undefined;
+      v = verifyChunk(this.manifest, index, file, ctx);
     } catch (e) {
       if (!(e instanceof HeliosError)) throw e; // a bug, not bad input: keep its stack
       return replyFor(e, index);

@@ -22,8 +22,20 @@
  * the body, and one proof verification (a hash per revealed node and leaf).
  */
 import { bytesToHex, compareBytes, equalBytes, HASH_BYTES, HeliosError, hash, isHeliosError } from "../core/index.js";
-import type { Op } from "../merkle/index.js";
-import { isEmptyRoot, verifyKeys, verifyRange } from "../merkle/index.js";
+import {
+  BoundaryQuery,
+  createMemoryStore,
+  createMerkleMap,
+  EMPTY_ROOT,
+  isEmptyRoot,
+  type MerkleMap,
+  type NodeStore,
+  type Op,
+  subtreeIdAt,
+  verifyBoundary,
+  verifyRange,
+  type WitnessVisitor,
+} from "../merkle/index.js";
 import { forestRange, treeRange } from "./build.js";
 import {
   type ChunkBody,
@@ -118,7 +130,7 @@ function posEqual(a: Position | undefined, b: Position | undefined): boolean {
 }
 
 /** Verifies chunk `index` of the snapshot described by `m` (its file bytes). Throws SNAPSHOT_CHUNK_* or returns its writes. */
-export function verifyChunk(m: Manifest, index: number, file: Uint8Array): VerifiedChunk {
+export function verifyChunk(m: Manifest, index: number, file: Uint8Array, ctx?: IncrementContext): VerifiedChunk {
   const meta = m.chunks[index];
   if (meta === undefined) {
     throw new HeliosError("INVALID_ARGUMENT", { chunk: index, chunks: m.chunks.length }, "no such chunk index");
@@ -138,7 +150,7 @@ export function verifyChunk(m: Manifest, index: number, file: Uint8Array): Verif
     });
   }
   checkOrderAndRange(c, index);
-  const writes = c.kind === "full" ? verifyFull(c, index) : verifyIncremental(c, index);
+  const writes = c.kind === "full" ? verifyFull(c, index) : verifyIncremental(c, index, ctx);
   if (!equalBytes(hash(body), meta.hash)) {
     fail(
       "SNAPSHOT_CHUNK_HASH_MISMATCH",
@@ -241,67 +253,232 @@ function verifyFull(c: ChunkBody, index: number): Map<string, Op[]> {
   return writes;
 }
 
-function verifyIncremental(c: ChunkBody, index: number): Map<string, Op[]> {
-  // 1. each tree's target root, by a multi-key proof on the forest
-  let rootHashes: (Uint8Array | undefined)[];
+/** What verifying an incremental chunk needs from the receiver: its store and the version the chunk applies to. */
+export interface IncrementContext {
+  map: MerkleMap;
+  /** The forest root the chunk's changes apply to (the import's work ref). */
+  working: Uint8Array;
+}
+
+/** A store that reads through to `base` and keeps its own writes: a trial update that writes nothing. */
+class OverlayStore implements NodeStore {
+  readonly top = createMemoryStore();
+  constructor(readonly base: NodeStore) {}
+  get(id: Uint8Array, off: number): Uint8Array | undefined {
+    return this.top.get(id, off) ?? this.base.get(id, off);
+  }
+  put(id: Uint8Array, idOff: number, src: Uint8Array, srcOff: number, len: number): void {
+    this.top.put(id, idOff, src, srcOff, len);
+  }
+  has(id: Uint8Array, off: number): boolean {
+    return this.top.has(id, off) || this.base.has(id, off);
+  }
+  get size(): number {
+    return this.top.size;
+  }
+}
+
+function nibblesToKey(p: Uint8Array, len: number): Uint8Array {
+  const out = new Uint8Array((len + 1) >> 1);
+  for (let i = 0; i < len; i++) out[i >> 1] = (out[i >> 1] as number) | ((p[i] as number) << ((i & 1) === 0 ? 4 : 0));
+  return out;
+}
+
+/** [first, end) of the keys with nibble prefix p[0..len) (end undefined: unbounded). */
+function regionRange(p: Uint8Array, len: number): [Uint8Array, Uint8Array | undefined] {
+  const first = nibblesToKey(p, len);
+  const q = p.slice(0, len);
+  let i = len - 1;
+  while (i >= 0 && q[i] === 15) i--;
+  if (i < 0) return [first, undefined];
+  q[i] = (q[i] as number) + 1;
+  return [first, nibblesToKey(q, i + 1)];
+}
+
+/** One place where the receiver's version must match the target's, recorded during the witness walk. */
+type RegionCheck =
+  | { kind: "id"; path: Uint8Array; exact: boolean; id: Uint8Array }
+  | { kind: "empty"; path: Uint8Array; exact: boolean }
+  | { kind: "leaf"; path: Uint8Array; exact: boolean; key: Uint8Array; valueHash: Uint8Array; id: Uint8Array };
+
+/**
+ * Does version `root` (of `map`) hold, inside [lo, hi), exactly what the
+ * target holds there according to `check`?
+ */
+function holds(map: MerkleMap, root: Uint8Array, c: RegionCheck, q: BoundaryQuery): boolean {
+  const len = c.path.length;
+  const range = q.range;
+  if (c.exact) {
+    const key = nibblesToKey(c.path, len);
+    if (!range.contains(key)) return true;
+    const v = isEmptyRoot(root) ? undefined : map.get(root, key);
+    if (c.kind === "empty") return v === undefined;
+    if (c.kind === "id") return equalBytes(subtreeIdAt(map.store, root, c.path, len, true), c.id);
+    return v !== undefined && equalBytes(hash(v), c.valueHash);
+  }
+  if (!range.touches(c.path, len, false)) return true;
+  const sub = subtreeIdAt(map.store, root, c.path, len, false);
+  if (q.inside(c.path, len)) {
+    if (c.kind === "empty") return isEmptyRoot(sub);
+    return equalBytes(sub, c.id);
+  }
+  // a region across a boundary of the range: compare what lies inside the range
+  if (c.kind === "id") return false; // the witness never prunes such a region
+  if (isEmptyRoot(sub)) return c.kind === "empty" || !range.contains(c.key);
+  const [first, end] = regionRange(c.path, len);
+  const start = compareBytes(first, range.start) > 0 ? first : range.start;
+  const stop =
+    end === undefined ? range.end : range.end === undefined || compareBytes(end, range.end) < 0 ? end : range.end;
+  const got: [Uint8Array, Uint8Array][] = [];
+  for (const e of map.entries(root, stop === undefined ? { start } : { start, end: stop })) {
+    got.push(e);
+    if (got.length > 1) break;
+  }
+  if (c.kind === "empty" || !range.contains(c.key)) return got.length === 0;
+  const only = got[0];
+  return got.length === 1 && only !== undefined && equalBytes(only[0], c.key) && equalBytes(hash(only[1]), c.valueHash);
+}
+
+/**
+ * The checks a boundary witness of the target implies for [lo, hi): every
+ * pruned child inside the range (its id), every revealed leaf (its key and
+ * value there), every empty slot and every area off a revealed branch's skip
+ * (nothing there). Together they cover every key position of the range.
+ */
+function boundaryChecks(
+  treeRoot: Uint8Array,
+  lo: Uint8Array,
+  hi: Uint8Array | undefined,
+  proof: Uint8Array,
+): RegionCheck[] {
+  const checks: RegionCheck[] = [];
+  const visitor: WitnessVisitor = {
+    pruned(path, len, exact, id) {
+      checks.push({ kind: "id", path: path.slice(0, len), exact, id: id.slice() });
+    },
+    leaf(path, len, exact, key, valueHash, id) {
+      checks.push({
+        kind: "leaf",
+        path: path.slice(0, len),
+        exact,
+        key: key.slice(),
+        valueHash: valueHash.slice(),
+        id: id.slice(),
+      });
+    },
+    branch(path, len, skipLen, bitmap) {
+      // off the skip: at each skipped nibble, the 15 sibling regions hold nothing (nor does the exact key
+      // at an even depth inside the skip)
+      for (let i = 0; i < skipLen; i++) {
+        const at = len + i;
+        if ((at & 1) === 0) checks.push({ kind: "empty", path: path.slice(0, at), exact: true });
+        for (let x = 0; x < 16; x++) {
+          if (x === path[at]) continue;
+          const p = path.slice(0, at + 1);
+          p[at] = x;
+          checks.push({ kind: "empty", path: p, exact: false });
+        }
+      }
+      // empty slots
+      const cl = len + skipLen;
+      if ((bitmap & 1) === 0 && (cl & 1) === 0) checks.push({ kind: "empty", path: path.slice(0, cl), exact: true });
+      for (let s = 1; s < 17; s++) {
+        if (((bitmap >> s) & 1) === 1) continue;
+        const p = path.slice(0, cl + 1);
+        p[cl] = s - 1;
+        checks.push({ kind: "empty", path: p, exact: false });
+      }
+    },
+  };
+  verifyBoundary(treeRoot, lo, hi, proof, visitor);
+  return checks;
+}
+
+function verifyIncremental(c: ChunkBody, index: number, ctx: IncrementContext | undefined): Map<string, Op[]> {
+  // 1. the target's roots of the trees the chunk's name range meets
+  const [flo, fhi] = forestRange(c.start, c.end);
+  let target: { key: Uint8Array; value: Uint8Array }[];
   try {
-    rootHashes = isEmptyRoot(c.root)
-      ? c.segments.map(() => undefined)
-      : verifyKeys(
-          c.root,
-          c.segments.map((s) => s.tree),
-          c.forestProof,
-        );
+    target = isEmptyRoot(c.root)
+      ? c.forestProof.length === 1 && c.forestProof[0] === 0
+        ? []
+        : fail("SNAPSHOT_CHUNK_BAD_PROOF", index, "a non-empty forest proof for the empty state")
+      : verifyRange(c.root, flo, fhi, c.forestProof);
   } catch (e) {
     if (merkleFailure(e)) fail("SNAPSHOT_CHUNK_BAD_PROOF", index, `forest proof: ${e.message}`);
     throw e;
   }
-  const writes = new Map<string, Op[]>();
-  for (let j = 0; j < c.segments.length; j++) {
-    const s = c.segments[j] as (typeof c.segments)[number];
-    const tr = s.treeRoot as Uint8Array;
-    const h = rootHashes[j];
-    if (h === undefined ? !isEmptyRoot(tr) : !equalBytes(h, hash(tr))) {
-      fail("SNAPSHOT_CHUNK_BAD_PROOF", index, "a tree root the forest proof does not back");
+  const targetRoots = new Map(target.map((t) => [bytesToHex(t.key), t.value]));
+  // 2. one segment per tree in the range, in the target or in the receiver's version
+  const expected = new Map<string, Uint8Array>(target.map((t) => [bytesToHex(t.key), t.key]));
+  if (ctx !== undefined && !isEmptyRoot(ctx.working)) {
+    for (const [k] of ctx.map.entries(ctx.working, fhi === undefined ? { start: flo } : { start: flo, end: fhi })) {
+      expected.set(bytesToHex(k), k);
     }
-    if (s.entries.length === 0) fail("SNAPSHOT_CHUNK_MALFORMED", index, "an empty segment");
-    // 2. every change against the target tree: puts present with their value, deletes absent
-    let found: (Uint8Array | undefined)[];
-    try {
-      found = isEmptyRoot(tr)
-        ? s.proof.length === 1 && s.proof[0] === 0
-          ? s.entries.map(() => undefined)
-          : fail("SNAPSHOT_CHUNK_BAD_PROOF", index, "a non-empty proof for an empty tree")
-        : verifyKeys(
-            tr,
-            s.entries.map((e) => e.key),
-            s.proof,
-          );
-    } catch (e) {
-      if (merkleFailure(e)) fail("SNAPSHOT_CHUNK_BAD_PROOF", index, `tree proof: ${e.message}`);
-      throw e;
-    }
-    for (let i = 0; i < s.entries.length; i++) {
-      const e = s.entries[i] as { key: Uint8Array; value: Uint8Array | null };
-      const f = found[i];
-      if (e.value === null) {
-        if (f !== undefined) {
-          fail("SNAPSHOT_CHUNK_INJECTED_KEYS", index, "a delete of a key the target holds", { key: bytesToHex(e.key) });
-        }
-      } else if (f === undefined) {
-        fail("SNAPSHOT_CHUNK_INJECTED_KEYS", index, "a put of a key the target does not hold", {
-          key: bytesToHex(e.key),
-        });
-      } else if (!equalBytes(f, hash(e.value))) {
-        fail("SNAPSHOT_CHUNK_BAD_PROOF", index, "a put whose value the target does not hold", {
-          key: bytesToHex(e.key),
-        });
+  }
+  const segNames = new Set(c.segments.map((s) => bytesToHex(s.tree)));
+  for (const [hex, name] of expected) {
+    if (!segNames.has(hex))
+      fail("SNAPSHOT_CHUNK_MISSING_KEYS", index, `tree ${JSON.stringify(new TextDecoder().decode(name))} is left out`);
+  }
+  if (ctx !== undefined) {
+    for (const s of c.segments) {
+      if (!expected.has(bytesToHex(s.tree))) {
+        fail(
+          "SNAPSHOT_CHUNK_INJECTED_KEYS",
+          index,
+          `tree ${JSON.stringify(new TextDecoder().decode(s.tree))} is in neither version`,
+        );
       }
     }
-    writes.set(
-      new TextDecoder().decode(s.tree),
-      s.entries.map((e) => ({ key: e.key, value: e.value })),
-    );
+  }
+  const overlay = ctx === undefined ? undefined : createMerkleMap({ store: new OverlayStore(ctx.map.store) });
+  const writes = new Map<string, Op[]>();
+  for (const s of c.segments) {
+    const name = new TextDecoder().decode(s.tree);
+    const tr = s.treeRoot as Uint8Array;
+    if (!equalBytes(targetRoots.get(bytesToHex(s.tree)) ?? EMPTY_ROOT, tr)) {
+      fail("SNAPSHOT_CHUNK_BAD_PROOF", index, `tree ${JSON.stringify(name)}: a root the forest proof does not back`);
+    }
+    const [lo, hi] = treeRange(s.tree, c.start, c.end);
+    const q = new BoundaryQuery(lo, hi);
+    // 3. the target's boundary witness over the tree's range
+    let checks: RegionCheck[];
+    try {
+      if (isEmptyRoot(tr)) {
+        if (!(s.proof.length === 1 && s.proof[0] === 0))
+          fail("SNAPSHOT_CHUNK_BAD_PROOF", index, "a proof for an empty tree");
+        checks = [{ kind: "empty", path: new Uint8Array(0), exact: false }];
+      } else checks = boundaryChecks(tr, lo, hi, s.proof);
+    } catch (e) {
+      if (merkleFailure(e)) fail("SNAPSHOT_CHUNK_BAD_PROOF", index, `tree ${JSON.stringify(name)}: ${e.message}`);
+      throw e;
+    }
+    const ops: Op[] = s.entries.map((e) => ({ key: e.key, value: e.value }));
+    writes.set(name, ops);
+    if (ctx === undefined || overlay === undefined) continue;
+    // 4. the receiver's version with the changes applied must equal the target in the range
+    const before = ctx.map.get(ctx.working, s.tree) ?? EMPTY_ROOT;
+    let after: Uint8Array;
+    try {
+      after = ops.length === 0 ? before : overlay.update(before, ops);
+    } catch (e) {
+      if (e instanceof HeliosError && e.code.startsWith("MERKLE_")) {
+        fail("SNAPSHOT_CHUNK_MALFORMED", index, `tree ${JSON.stringify(name)}: ${e.message}`);
+      }
+      throw e;
+    }
+    for (const chk of checks) {
+      if (holds(overlay, after, chk, q)) continue;
+      // the target differs from the result here: if it agreed with the version before the
+      // changes, the chunk's changes broke it (injected); else a change is missing
+      const code = holds(overlay, before, chk, q) ? "SNAPSHOT_CHUNK_INJECTED_KEYS" : "SNAPSHOT_CHUNK_MISSING_KEYS";
+      fail(
+        code,
+        index,
+        `tree ${JSON.stringify(name)}: after the changes, the range differs from the target at nibble path ${bytesToHex(chk.path)}`,
+      );
+    }
   }
   return writes;
 }

@@ -23,8 +23,10 @@ import { rmDir, tmpDir } from "../support/tmp.js";
 const TREES = ["accounts", "code", "storage/a"];
 const KEYS = 400;
 
+/** Keys of 1–4 bytes with shared prefixes, so some keys are prefixes of others (terminal slots, odd depths). */
 function keyOf(i: number): Uint8Array {
-  return Uint8Array.of(i & 0xff, (i * 131) & 0xff, i >> 8);
+  const full = [i & 0x0f, (i * 131) & 0xff, i >> 4, 7];
+  return Uint8Array.from(full.slice(0, 1 + (i % 4)));
 }
 
 const opArb = fc.record({

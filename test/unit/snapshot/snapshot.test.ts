@@ -247,6 +247,138 @@ test("tampering: every byte class and every forgery is rejected at that chunk, w
   }
 });
 
+test("incremental chunks: a change left out, added or altered is rejected at its chunk, writing nothing", async () => {
+  const d = tmpDir("snap-inc-tamper");
+  try {
+    const src = openState(path.join(d, "src"), { create: true });
+    fill(src, 3000); // h1
+    // h2: overwrite a third, delete a third, add new keys, drop the "code" tree, add a "fresh" tree
+    const acc: { key: Uint8Array; value: Uint8Array | null }[] = [];
+    for (let i = 0; i < 3000; i++) {
+      if (i % 3 === 0) acc.push({ key: key(i), value: value(i, 7) });
+      else if (i % 3 === 1) acc.push({ key: key(i), value: null });
+    }
+    for (let i = 3000; i < 3600; i++) acc.push({ key: key(i), value: value(i, 7) });
+    const code = [];
+    for (let i = 0; i < 50; i++) code.push({ key: utf8(`c${i}`), value: null });
+    src.commit(2, { accounts: acc, code, fresh: [{ key: utf8("f"), value: utf8("new") }] });
+    await exportSnapshot(src, 1, path.join(d, "full"), { chunkBytes: 64 * 1024 });
+    const inc = path.join(d, "inc");
+    await exportSnapshot(src, 2, inc, { base: 1, chunkBytes: 64 * 1024 });
+    const { bytes, manifest } = readManifest(inc);
+    assert.ok(manifest.chunks.length >= 6, `${manifest.chunks.length} chunks`);
+    const db = openState(path.join(d, "dst"), { create: true });
+    await importSnapshot(db, path.join(d, "full"));
+    const imp = SnapshotImport.begin(db, bytes);
+    const i = 2;
+    for (let j = 0; j < i; j++) assert.equal(imp.apply(j, readFileSync(chunkFile(inc, j))).action, "accept");
+    const edit = (fn: (c: ReturnType<typeof decodeChunk>) => void) =>
+      rewrite(inc, i, (b) => {
+        const c = decodeChunk(b, i);
+        fn(c);
+        return encodeChunk(c);
+      });
+    const accounts = (c: ReturnType<typeof decodeChunk>) =>
+      c.segments.find((x) => new TextDecoder().decode(x.tree) === "accounts") as (typeof c.segments)[number];
+    const cases: [string, Uint8Array, string[]][] = [
+      [
+        "drop a delete",
+        edit((c) => {
+          const s = accounts(c);
+          s.entries.splice(
+            s.entries.findIndex((e) => e.value === null),
+            1,
+          );
+        }),
+        ["SNAPSHOT_CHUNK_MISSING_KEYS"],
+      ],
+      [
+        "drop a put",
+        edit((c) => {
+          const s = accounts(c);
+          s.entries.splice(
+            s.entries.findIndex((e) => e.value !== null),
+            1,
+          );
+        }),
+        ["SNAPSHOT_CHUNK_MISSING_KEYS"],
+      ],
+      [
+        "add a put the target lacks, beside an unchanged key",
+        edit((c) => {
+          const s = accounts(c);
+          // an account this increment leaves alone, inside the chunk's range
+          const lo = s.entries[0]?.key as Uint8Array;
+          const hi = s.entries[s.entries.length - 1]?.key as Uint8Array;
+          const a1 = src.treeRoot("accounts", src.rootAt(1));
+          const a2 = src.treeRoot("accounts", src.rootAt(2));
+          let k: Uint8Array | undefined;
+          for (const [kk, v] of src.map.entries(a2, { start: lo, end: hi })) {
+            const old = src.map.get(a1, kk);
+            if (old !== undefined && equalBytes(old, v)) {
+              k = kk;
+              break;
+            }
+          }
+          assert.ok(k !== undefined);
+          const forged = new Uint8Array([...k, 0]);
+          const at = s.entries.findIndex((e) => Buffer.compare(e.key, forged) > 0);
+          s.entries.splice(at, 0, { key: forged, value: utf8("forged") });
+        }),
+        ["SNAPSHOT_CHUNK_INJECTED_KEYS"],
+      ],
+      [
+        "alter a put's value",
+        edit((c) => {
+          const e = accounts(c).entries.find((x) => x.value !== null) as { value: Uint8Array };
+          e.value = utf8("forged");
+        }),
+        ["SNAPSHOT_CHUNK_MISSING_KEYS", "SNAPSHOT_CHUNK_INJECTED_KEYS"],
+      ],
+      [
+        "drop every change",
+        edit((c) => {
+          for (const s of c.segments) s.entries.length = 0;
+        }),
+        ["SNAPSHOT_CHUNK_MISSING_KEYS"],
+      ],
+      [
+        "drop a tree's segment",
+        edit((c) => {
+          c.segments.splice(c.segments.indexOf(accounts(c)), 1);
+        }),
+        ["SNAPSHOT_CHUNK_MISSING_KEYS"],
+      ],
+      [
+        "flip a byte of a boundary witness",
+        edit((c) => {
+          const p = accounts(c).proof;
+          p[p.length - 1] = (p[p.length - 1] as number) ^ 1;
+        }),
+        ["SNAPSHOT_CHUNK_BAD_PROOF"],
+      ],
+    ];
+    const workRef = `import/${imp.id}`;
+    const before = { root: db.ref(workRef), seq: db.store.nextSeq };
+    for (const [what, file, codes] of cases) {
+      const reply = imp.apply(i, file);
+      assert.ok(codes.includes(reply.error?.code as string), `${what}: got ${reply.error?.message}`);
+      assert.equal(reply.error?.context.chunk, i);
+      assert.equal(reply.action, "retry_chunk");
+      assert.ok(equalBytes(db.ref(workRef), before.root), `${what}: nothing written`);
+      assert.equal(db.store.nextSeq, before.seq);
+    }
+    for (let j = i; j < manifest.chunks.length; j++) {
+      assert.equal(imp.apply(j, readFileSync(chunkFile(inc, j))).action, "accept");
+    }
+    assert.ok(equalBytes(imp.finish().root, src.rootAt(2)));
+    assert.equal(db.height, 2);
+    await Promise.all([db.close(), src.close()]);
+  } finally {
+    rmDir(d);
+  }
+});
+
 test("a manifest that is damaged, or whose root is not the trusted one, is rejected before any chunk", async () => {
   const d = tmpDir("snap-manifest");
   try {
