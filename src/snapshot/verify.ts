@@ -7,19 +7,23 @@
  * Order of checks (the first failure names the reason): the file envelope
  * (BAD_COMPRESSION), the body's grammar (MALFORMED), the header's root and
  * kind (WRONG_ROOT), its index and range against the manifest
- * (OUT_OF_ORDER), the entries' order and range (INJECTED_KEYS), the count of
- * entries against the proof's slots (MISSING_KEYS / INJECTED_KEYS), the
- * forest proof and each tree's proof against the root (BAD_PROOF; for an
- * increment, changes the target contradicts are INJECTED_KEYS), and last the
- * body's hash against the manifest (HASH_MISMATCH: the chunk is right, the
- * manifest is not).
+ * (OUT_OF_ORDER), the entries' order and range (INJECTED_KEYS); then for a
+ * full chunk the count of entries against the proof's slots (MISSING_KEYS /
+ * INJECTED_KEYS) and the forest and tree range proofs (BAD_PROOF); for an
+ * incremental chunk the forest range proof and each tree's boundary witness
+ * (BAD_PROOF), and — against the receiver's version with the changes applied
+ * in a scratch overlay — every region the witness implies (MISSING_KEYS /
+ * INJECTED_KEYS, docs/spec/snapshot.md S15); last the body's hash against the
+ * manifest (HASH_MISMATCH: the chunk is right, the manifest is not).
  *
- * Invariants: a chunk that passes holds exactly the state's entries in its
- * range (full), or only changes the target agrees with (incremental; a
- * change left out is caught by the import's final root check); hostile
- * bytes only ever raise SNAPSHOT_CHUNK_* errors.
+ * Invariants: a full chunk that passes holds exactly the state's entries in
+ * its range; an incremental chunk that passes (with the receiver's version)
+ * turns that version's range into exactly the target's; hostile bytes only
+ * ever raise SNAPSHOT_CHUNK_* errors.
  * Costs: one decompression, one BLAKE3 of the compressed bytes and one of
- * the body, and one proof verification (a hash per revealed node and leaf).
+ * the body, and one proof verification (a hash per revealed node and leaf);
+ * an increment adds a trial update of its changes and, per region check,
+ * one root-to-region walk (a few hundred per tree: the boundary paths).
  */
 import { bytesToHex, compareBytes, equalBytes, HASH_BYTES, HeliosError, hash, isHeliosError } from "../core/index.js";
 import {
