@@ -225,20 +225,21 @@ function buildFull(
   );
   if (body.length <= bound || n <= 1) return [{ start: plan.start, body, entries: n }];
   // over the bound: split at the middle entry and build both halves (deterministic)
-  let k = n >> 1;
-  let mid: Position | undefined;
-  for (const s of segments) {
-    if (k < s.entries.length) {
-      mid = { tree: s.tree, key: copyBytes((s.entries[k] as { key: Uint8Array }).key) };
-      break;
-    }
-    k -= s.entries.length;
-  }
-  const m = mid as Position;
+  const m = middle(segments, n);
   return [
     ...buildFull(db, root, trees, { start: plan.start, end: m }, bound),
     ...buildFull(db, root, trees, { start: m, end: plan.end }, bound),
   ];
+}
+
+/** The position of entry ⌊n/2⌋ of a chunk's segments: where an oversized chunk is split. */
+function middle(segments: readonly Segment[], n: number): Position {
+  let k = n >> 1;
+  for (const s of segments) {
+    if (k < s.entries.length) return { tree: s.tree, key: copyBytes((s.entries[k] as { key: Uint8Array }).key) };
+    k -= s.entries.length;
+  }
+  throw new Error("middle: fewer entries than counted"); // unreachable: n counts the entries
 }
 
 /** The bytes of a chunk with its final index (indices are assigned in order as chunks are yielded). */
@@ -356,16 +357,7 @@ function buildIncremental(
     bound,
   );
   if (body.length <= bound || n <= 1) return [{ start: plan.start, body, entries: n }];
-  let k = n >> 1;
-  let mid: Position | undefined;
-  for (const s of segments) {
-    if (k < s.entries.length) {
-      mid = { tree: s.tree, key: copyBytes((s.entries[k] as { key: Uint8Array }).key) };
-      break;
-    }
-    k -= s.entries.length;
-  }
-  const m = mid as Position;
+  const m = middle(segments, n);
   return [
     ...buildIncremental(db, base, root, changed, { start: plan.start, end: m }, bound),
     ...buildIncremental(db, base, root, changed, { start: m, end: plan.end }, bound),

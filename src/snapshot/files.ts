@@ -13,18 +13,7 @@
  * Costs: export = build.ts + one file write per chunk; import = import.ts
  * + one file read per chunk; verify = verify.ts per checked chunk, no store.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { bytesToHex, HeliosError, hash } from "../core/index.js";
 import type { StateDB } from "../history/index.js";
@@ -39,6 +28,7 @@ import {
   manifestTotals,
 } from "./format.js";
 import { type ImportOptions, SnapshotImport } from "./import.js";
+import { fsyncDir, writeFileDurable } from "../store/index.js";
 import { rootForHeight } from "./manage.js";
 import { verifyChunk } from "./verify.js";
 
@@ -65,27 +55,6 @@ export interface ExportReport {
   entries: number;
   /** fileBytes / rawBytes. */
   ratio: number;
-}
-
-/** Writes a file and fsyncs it (a manifest on disk must mean its chunks are on disk too). */
-function writeDurable(file: string, bytes: Uint8Array): void {
-  const fd = openSync(file, "w");
-  try {
-    let done = 0;
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export function chunkFile(dir: string, index: number): string {
@@ -146,7 +115,7 @@ export async function exportSnapshot(
     const it: Generator<BuiltChunk> =
       base === undefined ? fullChunks(db, root, o) : incrementalChunks(db, base, root, o);
     for (const c of it) {
-      writeDurable(chunkFile(dir, c.index), c.file);
+      writeFileDurable(chunkFile(dir, c.index), c.file);
       chunks.push({
         hash: hash(c.body),
         rawBytes: c.body.length,
@@ -175,7 +144,7 @@ export async function exportSnapshot(
     const bytes = encodeManifest(manifest);
     writeFileSync(path.join(dir, "manifest.json"), `${JSON.stringify(manifestJson(manifest), null, 2)}\n`);
     fsyncDir(path.join(dir, "chunks"));
-    writeDurable(path.join(dir, "manifest.bin.tmp"), bytes);
+    writeFileDurable(path.join(dir, "manifest.bin.tmp"), bytes);
     renameSync(path.join(dir, "manifest.bin.tmp"), path.join(dir, "manifest.bin"));
     fsyncDir(dir);
     return { manifest, rawBytes, fileBytes, entries, ratio: rawBytes === 0 ? 1 : fileBytes / rawBytes };

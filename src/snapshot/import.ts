@@ -30,18 +30,16 @@ import { bytesToHex, equalBytes, HeliosError } from "../core/index.js";
 import type { StateDB } from "../history/index.js";
 import { EMPTY_ROOT } from "../merkle/index.js";
 import { decodeManifest, type Manifest, manifestId } from "./format.js";
+import { fsyncDir } from "../store/index.js";
 import { snapshotRef } from "./manage.js";
 import { type ChunkReply, replyFor, verifyChunk } from "./verify.js";
 
+/** fsyncs a directory; a missing one has nothing to sync. */
 function syncDir(dir: string): void {
-  let fd = -1;
   try {
-    fd = openSync(dir, "r");
-    fsyncSync(fd);
+    fsyncDir(dir);
   } catch {
-    // a missing directory has nothing to sync
-  } finally {
-    if (fd >= 0) closeSync(fd);
+    // nothing to make durable
   }
 }
 

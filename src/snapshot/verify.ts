@@ -187,20 +187,22 @@ function checkOrderAndRange(c: ChunkBody, index: number): void {
   }
 }
 
-function verifyFull(c: ChunkBody, index: number): Map<string, Op[]> {
-  // 1. the forest: which trees the range touches, and their roots
+/** The trees (name, root) the chunk's name range meets in the state, from its forest range proof. */
+function forestTrees(c: ChunkBody, index: number): { key: Uint8Array; value: Uint8Array }[] {
   const [flo, fhi] = forestRange(c.start, c.end);
-  let trees: { key: Uint8Array; value: Uint8Array }[];
   try {
-    trees = isEmptyRoot(c.root)
-      ? c.forestProof.length === 1 && c.forestProof[0] === 0
-        ? []
-        : fail("SNAPSHOT_CHUNK_BAD_PROOF", index, "a non-empty forest proof for the empty state")
-      : verifyRange(c.root, flo, fhi, c.forestProof);
+    if (!isEmptyRoot(c.root)) return verifyRange(c.root, flo, fhi, c.forestProof);
+    if (c.forestProof.length === 1 && c.forestProof[0] === 0) return [];
+    return fail("SNAPSHOT_CHUNK_BAD_PROOF", index, "a non-empty forest proof for the empty state");
   } catch (e) {
     if (merkleFailure(e)) fail("SNAPSHOT_CHUNK_BAD_PROOF", index, `forest proof: ${e.message}`);
     throw e;
   }
+}
+
+function verifyFull(c: ChunkBody, index: number): Map<string, Op[]> {
+  // 1. the forest: which trees the range touches, and their roots
+  const trees = forestTrees(c, index);
   // 2. one segment per tree the forest reveals, in order
   let i = 0;
   for (const t of trees) {
@@ -401,17 +403,7 @@ function boundaryChecks(
 function verifyIncremental(c: ChunkBody, index: number, ctx: IncrementContext | undefined): Map<string, Op[]> {
   // 1. the target's roots of the trees the chunk's name range meets
   const [flo, fhi] = forestRange(c.start, c.end);
-  let target: { key: Uint8Array; value: Uint8Array }[];
-  try {
-    target = isEmptyRoot(c.root)
-      ? c.forestProof.length === 1 && c.forestProof[0] === 0
-        ? []
-        : fail("SNAPSHOT_CHUNK_BAD_PROOF", index, "a non-empty forest proof for the empty state")
-      : verifyRange(c.root, flo, fhi, c.forestProof);
-  } catch (e) {
-    if (merkleFailure(e)) fail("SNAPSHOT_CHUNK_BAD_PROOF", index, `forest proof: ${e.message}`);
-    throw e;
-  }
+  const target = forestTrees(c, index);
   const targetRoots = new Map(target.map((t) => [bytesToHex(t.key), t.value]));
   // 2. one segment per tree in the range, in the target or in the receiver's version
   const expected = new Map<string, Uint8Array>(target.map((t) => [bytesToHex(t.key), t.key]));

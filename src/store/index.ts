@@ -14,4 +14,4 @@ export {
 } from "./durable.js";
 export { ioError, StoreDir } from "./env.js";
 export { Collector, type GcPhase, type GcProgress, IdSet } from "./gc.js";
-export { Wal, type WalRecord } from "./wal.js";
+export { fsyncDir, Wal, type WalRecord, writeFileDurable } from "./wal.js";

@@ -62,9 +62,22 @@ function segName(n: number): string {
   return `${String(n).padStart(16, "0")}.log`;
 }
 
-function fsyncDir(dir: string): void {
+/** fsyncs a directory, so that the creation, rename or removal of an entry in it is durable. */
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, "r");
   try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes a whole file and fsyncs it before returning. */
+export function writeFileDurable(file: string, bytes: Uint8Array): void {
+  const fd = openSync(file, "w");
+  try {
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
