@@ -25,6 +25,7 @@ export {
   verifyKeys,
   verifyProof,
   verifyRange,
+  verifyRangeCount,
   verifyValue,
   type WitnessVisitor,
 } from "./proof.js";

@@ -296,7 +296,7 @@ export function innerRootInto(
  */
 const idLeaf = new LeafView();
 const idBranch = new BranchView();
-const ID_KEYS: readonly [Uint32Array, Uint32Array, Uint32Array] = [K_LEAF, K_NODE, K_INNER];
+export const ID_KEYS: readonly [Uint32Array, Uint32Array, Uint32Array] = [K_LEAF, K_NODE, K_INNER];
 
 export function nodeIdInto(bytes: Uint8Array, out: Uint8Array, outOff: number): void {
   if (bytes.length === 0) malformed("empty node");

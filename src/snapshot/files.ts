@@ -192,23 +192,30 @@ export interface ImportReport {
 /**
  * Imports a snapshot directory into the store, resuming an import of the
  * same manifest that a crash interrupted. A chunk that fails verification
- * stops the import with its coded error (`context.reply` says what to do);
- * the chunks before it stay applied on the work ref for a later resume.
+ * (or cannot be read) stops the import with its coded error, whose `reply`
+ * property (a ChunkReply) says what to do; the chunks before it stay applied
+ * on the work ref for a later resume, unless the reply rejects the snapshot,
+ * which drops the partial import. `onBegin` sees the import right after
+ * `SnapshotImport.begin` (where it resumes, its manifest), before any chunk.
  */
 export async function importSnapshot(
   db: StateDB,
   dir: string,
-  opts: ImportOptions & { onProgress?: (p: { chunksDone: number; chunks: number; rawBytes: number }) => void } = {},
+  opts: ImportOptions & {
+    onBegin?: (imp: SnapshotImport) => void;
+    onProgress?: (p: { chunksDone: number; chunks: number; rawBytes: number }) => void;
+  } = {},
 ): Promise<ImportReport> {
   const { bytes } = readManifest(dir);
   const imp = SnapshotImport.begin(db, bytes, opts);
+  opts.onBegin?.(imp);
   for (let i = imp.next; i !== undefined; i = imp.next) {
     let file: Uint8Array;
     try {
       file = readChunk(dir, i);
     } catch (e) {
       throw Object.assign(e as Error, {
-        reply: { action: "retry_chunk", chunk: i, refetch: [i], rejectSender: false },
+        reply: { action: "retry_chunk", chunk: i, refetch: [i], rejectSender: false, error: e },
       });
     }
     const reply = imp.apply(i, file);
