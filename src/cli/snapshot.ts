@@ -18,23 +18,23 @@
  * that fails keeps its applied chunks for a resume unless the snapshot itself
  * is to be rejected, in which case the partial import is dropped.
  *
- * Import drives `SnapshotImport` itself (the loop of the library's
- * `importSnapshot`) so that it can say "resuming at chunk N" before it starts
- * and drop a rejected snapshot's partial import.
+ * Import runs the library's `importSnapshot`: its `onBegin` says "resuming at
+ * chunk N" before the first chunk, and its error's `reply` gives the advice
+ * (`importSnapshot` itself drops a rejected snapshot's partial import).
  */
 import { randomInt } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import { bytesToHex, HeliosError, hexToBytes, isHeliosError } from "../core/index.js";
-import { openState, type StateDB } from "../history/index.js";
+import { bytesToHex, hexToBytes, isHeliosError } from "../core/index.js";
 import {
   type ChunkReply,
   type Codec,
-  chunkFile,
   createSnapshot,
   deleteSnapshot,
   type ExportOptions,
   exportSnapshot,
+  type ImportReport,
+  importSnapshot,
   listSnapshots,
   type Manifest,
   manifestJson,
@@ -42,10 +42,11 @@ import {
   pruneSnapshots,
   readManifest,
   replyFor,
-  SnapshotImport,
+  type SnapshotImport,
   snapshotInfo,
   verifySnapshotDir,
 } from "../snapshot/index.js";
+import { argHelpers, binaryUnits, fmt, out, type Parsed, startGroup, withStore } from "./args.js";
 import { Progress } from "./progress.js";
 import { reportError } from "./store.js";
 
@@ -91,18 +92,12 @@ class ArgError extends Error {
   }
 }
 
-const fmt = (n: number) => n.toLocaleString("en-US");
 const chunks = (n: number) => `${fmt(n)} chunk${n === 1 ? "" : "s"}`;
 
+/** "512 bytes", "329,861 bytes (322.1 KiB)". */
 function fmtBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${fmt(n)} bytes` : `${fmt(n)} bytes (${v.toFixed(1)} ${units[u]})`;
+  const b = binaryUnits(n);
+  return b === undefined ? `${fmt(n)} bytes` : `${fmt(n)} bytes (${b})`;
 }
 
 function fmtPercent(p: number): string {
@@ -132,8 +127,12 @@ function fmtIndices(xs: readonly number[]): string {
   return `${xs.slice(0, 20).join(", ")}, … (${fmt(xs.length)} in all)`;
 }
 
-type Out = (line: string) => void;
-const out: Out = (line) => process.stdout.write(`${line}\n`);
+/** "the full snapshot at height 12", or the incremental one with its base. */
+function describe(m: Manifest): string {
+  return m.kind === "full"
+    ? `the full snapshot at height ${fmt(m.height)}`
+    : `the incremental snapshot at height ${fmt(m.height)} (from base height ${fmt(m.baseHeight)})`;
+}
 
 function rows(list: readonly (readonly [string, string])[], indent = "  "): void {
   const w = Math.max(...list.map((r) => r[0].length));
@@ -142,50 +141,7 @@ function rows(list: readonly (readonly [string, string])[], indent = "  "): void
 
 // ------------------------------------------------------------ arguments
 
-interface Parsed {
-  pos: string[];
-  flags: Map<string, string | true>;
-}
-
-/** Splits args into positionals and flags (`spec`: the allowed flags and whether each takes a value). `--` ends flags. */
-function parseArgs(args: readonly string[], spec: Record<string, "bool" | "value">): Parsed {
-  const pos: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === "--") {
-      pos.push(...args.slice(i + 1));
-      break;
-    }
-    if (a.startsWith("--") && a.length > 2) {
-      const eq = a.indexOf("=");
-      const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-      const kind = spec[name];
-      if (kind === undefined) throw new ArgError(`unknown option --${name}`, { option: `--${name}` });
-      if (kind === "bool") {
-        if (eq >= 0) throw new ArgError(`--${name} takes no value`, { option: `--${name}` });
-        flags.set(name, true);
-      } else {
-        const v = eq >= 0 ? a.slice(eq + 1) : args[++i];
-        if (v === undefined || v === "") throw new ArgError(`--${name} needs a value`, { option: `--${name}` });
-        flags.set(name, v);
-      }
-      continue;
-    }
-    if (a.startsWith("-") && a.length > 1 && !/^-\d/.test(a)) throw new ArgError(`unknown option ${a}`, { option: a });
-    pos.push(a);
-  }
-  return { pos, flags };
-}
-
-/** Checks the positionals against their names; the last `optional` names may be left out. */
-function expectArgs(p: Parsed, names: readonly string[], optional = 0): void {
-  const min = names.length - optional;
-  if (p.pos.length < min) throw new ArgError(`missing ${names.slice(p.pos.length, min).join(" ")}`);
-  if (p.pos.length > names.length) {
-    throw new ArgError(`unexpected argument ${p.pos[names.length]}`, { argument: p.pos[names.length] as string });
-  }
-}
+const { parseArgs, expectArgs, heightArg } = argHelpers((message, context) => new ArgError(message, context));
 
 function value(p: Parsed, name: string): string | undefined {
   const v = p.flags.get(name);
@@ -200,13 +156,6 @@ function intArg(what: string, s: string, min: number, max: number): number {
     });
   }
   return n;
-}
-
-function heightArg(s: string, what = "height"): number {
-  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) {
-    throw new ArgError(`a ${what} is a non-negative integer, not ${JSON.stringify(s)}`, { [what]: s });
-  }
-  return Number(s);
 }
 
 function rootArg(s: string): Uint8Array {
@@ -247,31 +196,6 @@ function rateArg(s: string): number {
     });
   }
   return r;
-}
-
-// ------------------------------------------------------------ store access
-
-async function withStore<T>(dir: string, fn: (db: StateDB) => Promise<T> | T, create = false): Promise<T> {
-  const db = openState(dir, create ? { create: true } : {});
-  let result: T;
-  try {
-    result = await fn(db);
-  } catch (e) {
-    try {
-      await db.close();
-    } catch {
-      // the first error is the one to report
-    }
-    throw e;
-  }
-  await db.close();
-  return result;
-}
-
-function describe(m: Manifest): string {
-  return m.kind === "full"
-    ? `the full snapshot at height ${fmt(m.height)}`
-    : `the incremental snapshot at height ${fmt(m.height)} (from base height ${fmt(m.baseHeight)})`;
 }
 
 // ------------------------------------------------------------ create, list, info, delete, prune
@@ -510,18 +434,6 @@ interface ImportFailure {
   hint?: string;
 }
 
-function readChunkFile(dir: string, index: number): Uint8Array {
-  try {
-    return readFileSync(chunkFile(dir, index));
-  } catch (e) {
-    throw new HeliosError(
-      "SNAPSHOT_CHUNK_BAD_COMPRESSION",
-      { chunk: index, reason: "unreadable" },
-      `chunk ${index}: ${(e as Error).message}`,
-    );
-  }
-}
-
 function adviceFor(f: ImportFailure): string[] {
   const r = f.reply;
   const lines: string[] = [];
@@ -567,6 +479,34 @@ function reportFailure(f: ImportFailure): number {
   return code;
 }
 
+/**
+ * What `importSnapshot` threw, as an import failure; rethrows what is not one
+ * (a bug, or a store error in finish). `imp` is the import once begun, `bar`
+ * its progress line.
+ */
+function importFailure(e: unknown, imp: SnapshotImport | undefined, bar: Progress | undefined): ImportFailure {
+  if (!isHeliosError(e)) throw e; // a bug: reported with its stack
+  // the manifest (re-read) or SnapshotImport.begin: nothing was begun
+  if (imp === undefined) return { error: e, reply: replyFor(e, 0), dropped: false };
+  const reply = (e as { reply?: ChunkReply }).reply;
+  if (reply === undefined) {
+    // finish, which drops the partial import itself when the root does not match
+    if (!isHeliosError(e, "SNAPSHOT_ROOT_MISMATCH")) throw e;
+    return { error: e, reply: replyFor(e, imp.manifest.chunks.length - 1), dropped: true };
+  }
+  // a chunk that was not accepted (or could not be read)
+  bar?.done();
+  if (reply.error === undefined) {
+    // the library drops a non-coded cause (a bug): say so rather than invent a code
+    throw new Error(`chunk ${reply.chunk} was not accepted (${reply.action}) and the library gave no error`);
+  }
+  // importSnapshot has dropped a rejected snapshot's partial import: a resume could never finish it
+  if (reply.action === "reject_snapshot") return { error: reply.error, reply, dropped: true, chunkLevel: true };
+  const kept = imp.progress().chunksDone;
+  if (kept === 0) imp.abort(); // nothing to resume: leave no work ref behind
+  return { error: reply.error, reply, dropped: false, chunkLevel: true, kept };
+}
+
 command(
   "import",
   "<store> <dir> [--root HEX] [--no-adopt] [--create]",
@@ -578,9 +518,8 @@ command(
     const r = value(p, "root");
     const trustedRoot = r === undefined ? undefined : rootArg(r);
     const adopt = !p.flags.has("no-adopt");
-    let bytes: Uint8Array;
     try {
-      bytes = readManifest(dir).bytes; // before the store is opened (or created)
+      readManifest(dir); // before the store is opened (or created)
     } catch (e) {
       if (!isHeliosError(e)) throw e;
       return reportFailure({ error: e, reply: replyFor(e, 0), dropped: false });
@@ -588,74 +527,51 @@ command(
     const failure = await withStore(
       store,
       async (db): Promise<ImportFailure | undefined> => {
-        let imp: SnapshotImport;
+        // set by onBegin
+        const begun: { imp?: SnapshotImport; bar?: Progress; t0: number } = { t0: 0 };
+        let rep: ImportReport;
         try {
-          imp = SnapshotImport.begin(db, bytes, { adopt, ...(trustedRoot === undefined ? {} : { trustedRoot }) });
+          rep = await importSnapshot(db, dir, {
+            adopt,
+            ...(trustedRoot === undefined ? {} : { trustedRoot }),
+            onBegin: (imp) => {
+              begun.imp = imp;
+              const total = imp.manifest.chunks.length;
+              if (imp.resumedAt > 0) {
+                out(
+                  `resuming at chunk ${fmt(imp.resumedAt)} of ${fmt(total)} (an earlier run applied chunk${imp.resumedAt === 1 ? "" : "s"} ${fmtIndices([...Array(imp.resumedAt).keys()])})`,
+                );
+              }
+              begun.bar = new Progress("import", total - imp.resumedAt, { unit: "chunks" });
+              begun.t0 = performance.now();
+              if (imp.next === undefined) begun.bar.done(); // nothing to apply: finish comes next
+            },
+            onProgress: (x) => {
+              begun.bar?.update(x.chunksDone - (begun.imp?.resumedAt ?? 0));
+              if (x.chunksDone === x.chunks) begun.bar?.done(); // the last chunk: finish comes next
+            },
+          });
         } catch (e) {
-          if (!isHeliosError(e)) throw e;
-          return { error: e, reply: replyFor(e, 0), dropped: false };
+          return importFailure(e, begun.imp, begun.bar);
         }
-        const m = imp.manifest;
-        const total = m.chunks.length;
-        if (imp.resumedAt > 0) {
-          out(
-            `resuming at chunk ${fmt(imp.resumedAt)} of ${fmt(total)} (an earlier run applied chunk${imp.resumedAt === 1 ? "" : "s"} ${fmtIndices([...Array(imp.resumedAt).keys()])})`,
-          );
-        }
-        const bar = new Progress("import", total - imp.resumedAt, { unit: "chunks" });
-        const t0 = performance.now();
-        for (let i = imp.next; i !== undefined; i = imp.next) {
-          let reply: ChunkReply;
-          try {
-            reply = imp.apply(i, readChunkFile(dir, i));
-          } catch (e) {
-            if (!isHeliosError(e)) throw e;
-            reply = { action: "retry_chunk", chunk: i, refetch: [i], rejectSender: false, error: e };
-          }
-          if (reply.action !== "accept") {
-            bar.done();
-            if (reply.error === undefined) {
-              // the library drops a non-coded cause (a bug): say so rather than invent a code
-              throw new Error(`chunk ${i} was not accepted (${reply.action}) and the library gave no error`);
-            }
-            if (reply.action === "reject_snapshot") {
-              imp.abort(); // the snapshot is bad as a whole: a resume could never finish it
-              return { error: reply.error, reply, dropped: true, chunkLevel: true };
-            }
-            const kept = imp.progress().chunksDone;
-            if (kept === 0) imp.abort(); // nothing to resume: leave no work ref behind
-            return { error: reply.error, reply, dropped: false, chunkLevel: true, kept };
-          }
-          bar.update(imp.progress().chunksDone - imp.resumedAt);
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
-        bar.done();
-        let res: ReturnType<SnapshotImport["finish"]>;
-        try {
-          res = imp.finish();
-        } catch (e) {
-          if (!isHeliosError(e, "SNAPSHOT_ROOT_MISMATCH")) throw e;
-          // finish drops the partial import itself when the root does not match
-          return { error: e, reply: replyFor(e, total - 1), dropped: true };
-        }
-        const ms = performance.now() - t0;
-        out(`imported ${describe(m)} from ${path.resolve(dir)}`);
-        const applied = total - imp.resumedAt;
+        const ms = performance.now() - begun.t0;
+        out(`imported ${describe((begun.imp as SnapshotImport).manifest)} from ${path.resolve(dir)}`);
+        const applied = rep.chunks - rep.resumedAt;
         rows([
-          ["root", `${bytesToHex(res.root)} (recomputed; equals the manifest's${trustedRoot ? " and --root" : ""})`],
+          ["root", `${bytesToHex(rep.root)} (recomputed; equals the manifest's${trustedRoot ? " and --root" : ""})`],
           [
             "chunks",
-            `${fmt(total)}${imp.resumedAt > 0 ? ` (resumed at chunk ${fmt(imp.resumedAt)}: ${fmt(applied)} applied by this run)` : ""}`,
+            `${fmt(rep.chunks)}${rep.resumedAt > 0 ? ` (resumed at chunk ${fmt(rep.resumedAt)}: ${fmt(applied)} applied by this run)` : ""}`,
           ],
-          ["entries", `${fmt(imp.entries)}${imp.resumedAt > 0 ? " (applied by this run)" : ""}`],
-          ["raw", fmtBytes(imp.rawBytes)],
+          ["entries", `${fmt(rep.entries)}${rep.resumedAt > 0 ? " (applied by this run)" : ""}`],
+          ["raw", fmtBytes(rep.rawBytes)],
           [
             "head",
-            res.adopted
+            rep.adopted
               ? `height ${fmt(db.height)} (adopted: the snapshot is the head)`
               : `height ${fmt(db.height)} (not adopted: ${adopt ? "the snapshot is not above the head" : "--no-adopt"})`,
           ],
-          ["time", fmtSpeed(imp.rawBytes, ms)],
+          ["time", fmtSpeed(rep.rawBytes, ms)],
         ]);
         return undefined;
       },
@@ -749,15 +665,9 @@ export const SNAPSHOT_USAGE = usageText();
 
 /** `helios snapshot <args>`: runs one command and returns the process exit code. */
 export async function snapshotMain(args: string[]): Promise<number> {
-  // a closed pipe (`helios snapshot list s | head`) must not crash the command before it closes the store
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE") throw e;
-  });
-  const [cmd, ...rest] = args;
-  if (cmd === "help" || cmd === "--help" || cmd === "-h") {
-    process.stdout.write(`${SNAPSHOT_USAGE}\n`);
-    return 0;
-  }
+  const start = startGroup(args, SNAPSHOT_USAGE);
+  if (start === undefined) return 0;
+  const { cmd, rest } = start;
   const c = cmd === undefined ? undefined : COMMANDS[cmd];
   const prog = `helios snapshot${c === undefined ? "" : ` ${cmd}`}`;
   try {

@@ -17,6 +17,7 @@ import path from "node:path";
 import { bytesToHex, equalBytes, HeliosError, hexToBytes, isHeliosError } from "../core/index.js";
 import { openState, type StateDB } from "../history/index.js";
 import { isEmptyRoot } from "../merkle/index.js";
+import { argHelpers, binaryUnits, fmt, out, startGroup, withStore } from "./args.js";
 import { Progress } from "./progress.js";
 
 export const STORE_USAGE = `usage: helios store <command> <dir> [args]
@@ -41,73 +42,14 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-const fmt = (n: number) => n.toLocaleString("en-US");
-
+/** "512 B", "322.1 KiB". */
 function fmtBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+  return binaryUnits(n) ?? `${n} B`;
 }
 
 // ------------------------------------------------------------ arguments
 
-interface Parsed {
-  pos: string[];
-  flags: Map<string, string | true>;
-}
-
-/**
- * Splits args into positionals and flags. `spec` names the allowed flags and
- * whether each takes a value. `--` ends the flags.
- */
-function parseArgs(args: readonly string[], spec: Record<string, "bool" | "value">): Parsed {
-  const pos: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === "--") {
-      pos.push(...args.slice(i + 1));
-      break;
-    }
-    if (a.startsWith("--") && a.length > 2) {
-      const eq = a.indexOf("=");
-      const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-      const kind = spec[name];
-      if (kind === undefined) throw new UsageError(`unknown option --${name}`);
-      if (kind === "bool") {
-        if (eq >= 0) throw new UsageError(`--${name} takes no value`);
-        flags.set(name, true);
-      } else {
-        const v = eq >= 0 ? a.slice(eq + 1) : args[++i];
-        if (v === undefined || v === "") throw new UsageError(`--${name} needs a value`);
-        flags.set(name, v);
-      }
-      continue;
-    }
-    if (a.startsWith("-") && a.length > 1 && !/^-\d/.test(a)) throw new UsageError(`unknown option ${a}`);
-    pos.push(a);
-  }
-  return { pos, flags };
-}
-
-/** Checks the positionals against their names; the last `optional` names may be left out. */
-function expectArgs(p: Parsed, names: readonly string[], optional = 0): void {
-  const min = names.length - optional;
-  if (p.pos.length < min) throw new UsageError(`missing ${names.slice(p.pos.length, min).join(" ")}`);
-  if (p.pos.length > names.length) throw new UsageError(`unexpected argument ${p.pos[names.length]}`);
-}
-
-function parseHeight(s: string): number {
-  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) {
-    throw new UsageError(`a height is a non-negative integer, not ${JSON.stringify(s)}`);
-  }
-  return Number(s);
-}
+const { parseArgs, expectArgs, heightArg } = argHelpers((message) => new UsageError(message));
 
 // ------------------------------------------------------------ versions
 
@@ -142,26 +84,6 @@ function namesOf(db: StateDB, root: Uint8Array): string {
 }
 
 // ------------------------------------------------------------ commands
-
-type Out = (line: string) => void;
-const out: Out = (line) => process.stdout.write(`${line}\n`);
-
-async function withStore<T>(dir: string, fn: (db: StateDB) => Promise<T> | T): Promise<T> {
-  const db = openState(dir);
-  let result: T;
-  try {
-    result = await fn(db);
-  } catch (e) {
-    try {
-      await db.close();
-    } catch {
-      // the first error is the one to report
-    }
-    throw e;
-  }
-  await db.close();
-  return result;
-}
 
 async function cmdInit(args: string[]): Promise<number | undefined> {
   const p = parseArgs(args, { retain: "value" });
@@ -313,7 +235,7 @@ async function cmdVerify(args: string[]): Promise<void> {
 async function cmdRollback(args: string[]): Promise<void> {
   const p = parseArgs(args, {});
   expectArgs(p, ["<dir>", "<height>"]);
-  const height = parseHeight(p.pos[1] as string);
+  const height = heightArg(p.pos[1] as string);
   await withStore(p.pos[0] as string, (db) => {
     const from = db.height;
     db.rollback(height);
@@ -457,15 +379,9 @@ export function reportError(e: unknown, prog: string): number {
 
 /** `helios store <args>`: runs one command and returns the process exit code. */
 export async function storeMain(args: string[]): Promise<number> {
-  // a closed pipe (`helios store log dir | head`) must not crash the command before it closes the store
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE") throw e;
-  });
-  const [cmd, ...rest] = args;
-  if (cmd === "help" || cmd === "--help" || cmd === "-h") {
-    process.stdout.write(`${STORE_USAGE}\n`);
-    return 0;
-  }
+  const start = startGroup(args, STORE_USAGE);
+  if (start === undefined) return 0;
+  const { cmd, rest } = start;
   const run = cmd === undefined ? undefined : COMMANDS[cmd];
   try {
     if (run === undefined) {

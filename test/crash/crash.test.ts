@@ -22,7 +22,6 @@
  * on timing, so a replay hits similar, not identical, states).
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -39,6 +38,7 @@ import {
   type Op,
 } from "../../src/merkle/index.js";
 import { CHILD_OPTIONS, GC_START, prng, writesAt } from "../support/crash-child.js";
+import { type ChildRun, type Line, runWatched } from "../support/proc.js";
 
 const CHILD = fileURLToPath(new URL("../support/crash-child.js", import.meta.url));
 const KILLS = Number(process.env.HELIOS_CRASH_KILLS ?? 100);
@@ -131,23 +131,10 @@ function sameContents(a: Contents, b: Contents): string | undefined {
 
 // --------------------------------------------------------------- children
 
-interface Line {
-  kind: string;
-  args: string[];
-}
-
-interface Run {
-  lines: Line[];
-  stderr: string;
-  signal: NodeJS.Signals | null;
-  code: number | null;
-  /** ms from spawn to the kill. */
-  killedAt: number;
+interface Run extends ChildRun {
   /** ms from spawn to the first ACK (-1: none). */
   firstAck: number;
   mode: string;
-  /** Killed because it showed no progress in HANG_MS. */
-  hung: boolean;
 }
 
 /**
@@ -161,64 +148,31 @@ interface Run {
  *                   if none did): swept, and the next checkpoint not yet durable;
  *  - late     (50%) 0–40 ms after the n-th ACK, n from 2 to 10 (~50–500 ms in):
  *                   anywhere in the commit / ref / GC / checkpoint cycle.
+ * A child that shows no progress in HANG_MS is killed as hung.
  */
-function runChild(dir: string, seed: number, r: () => number): Promise<Run> {
+async function runChild(dir: string, seed: number, r: () => number): Promise<Run> {
   const u = r();
   const mode = u < 0.05 ? "boot" : u < 0.15 ? "recovery" : u < 0.4 ? "early" : u < 0.5 ? "gc-done" : "late";
   const span = { boot: 250, recovery: 150, early: 30, "gc-done": 20, late: 40 }[mode];
   const delay = r() * span;
   const acks = mode === "late" ? 2 + Math.floor(r() * 9) : mode === "gc-done" ? 12 : 1;
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child: ChildProcess = spawn(process.execPath, [CHILD, dir, String(seed)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const lines: Line[] = [];
-    let out = "";
-    let stderr = "";
-    let killedAt = -1;
-    let firstAck = -1;
-    let seenAcks = 0;
-    let hung = false;
-    let timer: NodeJS.Timeout | undefined;
-    const kill = () => {
-      if (killedAt < 0) {
-        killedAt = performance.now() - t0;
-        child.kill("SIGKILL");
-      }
-    };
-    const hang = setTimeout(() => {
-      hung = true;
-      kill();
-    }, HANG_MS);
-    if (mode === "boot") timer = setTimeout(kill, delay);
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString("latin1");
-      let i = out.indexOf("\n");
-      while (i >= 0) {
-        const [kind = "", ...args] = out.slice(0, i).split(" ");
-        lines.push({ kind, args });
-        if (kind === "ACK" && ++seenAcks === 1) firstAck = performance.now() - t0;
-        const trigger =
-          mode === "recovery"
-            ? kind === "PHASE" && args[0] === "open"
-            : (kind === "ACK" && seenAcks === acks) || (mode === "gc-done" && kind === "GC");
-        if (trigger && timer === undefined) timer = setTimeout(kill, delay);
-        out = out.slice(i + 1);
-        i = out.indexOf("\n");
-      }
-    });
-    child.stderr?.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(hang);
-      clearTimeout(timer);
-      // a partial last line (no newline) was never fully written: ignored
-      resolve({ lines, stderr, signal, code, killedAt, firstAck, mode, hung });
-    });
+  let firstAck = -1;
+  let seenAcks = 0;
+  const run = await runWatched(CHILD, [dir, String(seed)], {
+    hangMs: HANG_MS,
+    onSpawn: (k) => {
+      if (mode === "boot") k.killAfter(delay);
+    },
+    onLine: ({ kind, args }, k) => {
+      if (kind === "ACK" && ++seenAcks === 1) firstAck = k.elapsed();
+      const trigger =
+        mode === "recovery"
+          ? kind === "PHASE" && args[0] === "open"
+          : (kind === "ACK" && seenAcks === acks) || (mode === "gc-done" && kind === "GC");
+      if (trigger) k.killAfter(delay);
+    },
   });
+  return { ...run, firstAck, mode };
 }
 
 // ---------------------------------------------------------------- checks

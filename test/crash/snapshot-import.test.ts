@@ -40,7 +40,6 @@
  * old state ("the work ref holds 0 chunks, the journal says N").
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
@@ -60,6 +59,7 @@ import {
   verifyChunk,
 } from "../../src/snapshot/index.js";
 import { prng } from "../support/crash-child.js";
+import { type ChildRun as Run, type Line, runWatched } from "../support/proc.js";
 import type { ChildMode } from "../support/snapshot-import-child.js";
 import { rmDir, tmpDir } from "../support/tmp.js";
 
@@ -197,11 +197,6 @@ interface Scenario {
 
 // --------------------------------------------------------------- children
 
-interface Line {
-  kind: string;
-  args: string[];
-}
-
 interface KillPlan {
   mode: "open" | "begin" | "chunks" | "finish";
   /** Whether this line (with `chunkLines` CHUNK lines seen so far, this one included) starts the kill's delay. */
@@ -209,63 +204,16 @@ interface KillPlan {
   delay: number;
 }
 
-interface Run {
-  lines: Line[];
-  stderr: string;
-  signal: NodeJS.Signals | null;
-  code: number | null;
-  /** The parent sent SIGKILL (the child may still have exited first). */
-  killSent: boolean;
-  hung: boolean;
-  ms: number;
-}
-
+/** Runs a child importing `s` into `store`, SIGKILLed as `plan` says (none: it runs to its end, or hangs). */
 function runChild(store: string, s: Scenario, mode: ChildMode, plan: KillPlan | undefined): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child: ChildProcess = spawn(process.execPath, [CHILD, store, s.snap, mode], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const lines: Line[] = [];
-    let out = "";
-    let stderr = "";
-    let killSent = false;
-    let hung = false;
-    let chunkLines = 0;
-    let timer: NodeJS.Timeout | undefined;
-    const kill = () => {
-      if (!killSent) {
-        killSent = true;
-        child.kill("SIGKILL");
-      }
-    };
-    const hang = setTimeout(() => {
-      hung = true;
-      kill();
-    }, HANG_MS);
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString("latin1");
-      let i = out.indexOf("\n");
-      while (i >= 0) {
-        const [kind = "", ...args] = out.slice(0, i).split(" ");
-        lines.push({ kind, args });
-        out = out.slice(i + 1);
-        i = out.indexOf("\n");
-        if (plan === undefined || timer !== undefined) continue;
-        if (kind === "CHUNK") chunkLines++;
-        const trigger = plan.trigger({ kind, args }, chunkLines);
-        if (trigger) timer = setTimeout(kill, plan.delay);
-      }
-    });
-    child.stderr?.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(hang);
-      clearTimeout(timer);
-      resolve({ lines, stderr, signal, code, killSent, hung, ms: performance.now() - t0 });
-    });
+  let chunkLines = 0;
+  return runWatched(CHILD, [store, s.snap, mode], {
+    hangMs: HANG_MS,
+    onLine: (l, k) => {
+      if (plan === undefined || k.scheduled) return;
+      if (l.kind === "CHUNK") chunkLines++;
+      if (plan.trigger(l, chunkLines)) k.killAfter(plan.delay);
+    },
   });
 }
 
@@ -624,7 +572,7 @@ async function runScenario(s: Scenario, kills: number, src: StateDB, work: strin
           break;
         }
         assert.ok(
-          run.signal === "SIGKILL" && run.killSent,
+          run.signal === "SIGKILL" && run.killedAt >= 0,
           `the child exited by itself (code ${run.code}, signal ${run.signal}):\n${run.stderr}`,
         );
         const phase = landed(run, s, found.allApplied);

@@ -5,13 +5,11 @@
  * change happened (and, for a failed import, that nothing was adopted).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { bytesToHex, hash } from "../../src/core/index.js";
-import { openState, type StateDB } from "../../src/history/index.js";
+import { openState } from "../../src/history/index.js";
 import {
   type ChunkMeta,
   detectProbability,
@@ -20,55 +18,16 @@ import {
   manifestJson,
   readManifest,
 } from "../../src/snapshot/index.js";
+import { CLI, type CliRun as Run, expectCoded, expectOk, runNode as node, withDb } from "../support/cli.js";
 import { rmDir, tmpDir } from "../support/tmp.js";
 
-const cli = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const te = new TextEncoder();
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+/** Runs `helios snapshot <args>` (asynchronously, so that independent runs overlap); progress is off unless `env` turns it on. */
+const helios = (args: string[], env: Record<string, string> = {}) => node([CLI, "snapshot", ...args], env);
 
-/** Runs node with `argv`, asynchronously so that independent runs overlap; progress is off unless `env` turns it on. */
-function node(argv: string[], env: Record<string, string> = {}): Promise<Run> {
-  const e: NodeJS.ProcessEnv = { ...process.env, ...env };
-  if (!("HELIOS_PROGRESS" in env)) delete e.HELIOS_PROGRESS;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { env: e, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-/** Runs `helios snapshot <args>`. */
-const helios = (args: string[], env: Record<string, string> = {}) => node([cli, "snapshot", ...args], env);
-
-async function ok(p: Run | Promise<Run>): Promise<string> {
-  const r = await p;
-  assert.equal(r.status, 0, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** A coded error: exit 1, exactly one stderr line `error CODE: …`, no stack. */
-async function coded(p: Run | Promise<Run>, code: string): Promise<string> {
-  const r = await p;
-  assert.equal(r.status, 1, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  const lines = r.stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0] as string, new RegExp(`^error ${code}: \\S`));
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-  return lines[0] as string;
-}
+const ok = async (p: Run | Promise<Run>): Promise<string> => expectOk(await p);
+const coded = async (p: Run | Promise<Run>, code: string): Promise<string> => expectCoded(await p, code);
 
 /** Bad usage: exit 2, one stderr line `error INVALID_ARGUMENT: helios snapshot …`, nothing on stdout. */
 async function usage(p: Run | Promise<Run>, why: RegExp): Promise<void> {
@@ -88,15 +47,6 @@ function field(out: string, label: string): string {
   return m[1] as string;
 }
 const num = (out: string, label: string) => Number((/^[\d,]+/.exec(field(out, label))?.[0] ?? "x").replaceAll(",", ""));
-
-async function withDb<T>(dir: string, fn: (db: StateDB) => T): Promise<T> {
-  const db = openState(dir);
-  try {
-    return fn(db);
-  } finally {
-    await db.close();
-  }
-}
 
 function flipByte(file: string): Buffer {
   const orig = readFileSync(file);
@@ -479,7 +429,7 @@ describe("helios snapshot", { concurrency: true }, () => {
     ];
     const [help, top] = await Promise.all([
       helios(["help"]),
-      node([cli, "--help"]),
+      node([CLI, "--help"]),
       ...cases.map(([args, why]) => usage(helios(args), why)),
     ]);
     assert.equal(existsSync(fresh), false, "bad usage creates nothing");
@@ -502,7 +452,7 @@ describe("helios snapshot", { concurrency: true }, () => {
   });
 
   test("the demo's snapshot tour exports, imports and matches the root", async () => {
-    const r = await node([cli, "demo", "3000"]);
+    const r = await node([CLI, "demo", "3000"]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /7\. Snapshots: export height 9 to (\S+), import it into a second store/);
     assert.match(r.stdout, /snapshot at height 9: a ref to its root, nothing copied/);

@@ -5,42 +5,22 @@
  * the change happened (and nothing else did).
  */
 import assert from "node:assert/strict";
-import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { Progress } from "../../src/cli/progress.js";
 import { bytesToHex, hash } from "../../src/core/index.js";
 import { openState, type StateDB } from "../../src/history/index.js";
+import { CLI, type CliRun, expectCoded as coded, expectOk as ok, runNodeSync, withDb } from "../support/cli.js";
 import { rmDir, tmpDir } from "../support/tmp.js";
 
-const cli = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const te = new TextEncoder();
 
 /** Runs `helios store <args>`; progress is off unless `env` turns it on. */
-function helios(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
-  const e: NodeJS.ProcessEnv = { ...process.env, ...env };
-  if (!("HELIOS_PROGRESS" in env)) delete e.HELIOS_PROGRESS;
-  return spawnSync(process.execPath, [cli, "store", ...args], { encoding: "utf8", env: e });
-}
+const helios = (args: string[], env: Record<string, string> = {}) => runNodeSync([CLI, "store", ...args], env);
 
-function ok(r: SpawnSyncReturns<string>): string {
-  assert.equal(r.status, 0, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** A coded error: exit 1, exactly one stderr line `error CODE: …`, no stack. */
-function coded(r: SpawnSyncReturns<string>, code: string): string {
-  assert.equal(r.status, 1, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  const lines = r.stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0] as string, new RegExp(`^error ${code}: \\S`));
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-  return lines[0] as string;
-}
-
-function usage(r: SpawnSyncReturns<string>, why: RegExp): void {
+function usage(r: CliRun, why: RegExp): void {
   assert.equal(r.status, 2, `exit ${r.status}\nstderr: ${r.stderr}`);
   assert.match(r.stderr, why);
   assert.match(r.stderr, /usage: helios store <command> <dir>/);
@@ -67,15 +47,6 @@ function commitHeights(db: StateDB, n: number, keys: number): Uint8Array[] {
     roots.push(db.commit(h, { accounts: ops, meta: [{ key: te.encode("height"), value: te.encode(String(h)) }] }));
   }
   return roots;
-}
-
-async function withDb<T>(dir: string, fn: (db: StateDB) => T): Promise<T> {
-  const db = openState(dir);
-  try {
-    return fn(db);
-  } finally {
-    await db.close();
-  }
 }
 
 /** The number after `label` in a human output line like "  nodes   1,234". */
@@ -181,7 +152,7 @@ test("bad usage prints the usage and exits 2; help exits 0", () => {
     assert.match(help.stdout, new RegExp(`^ {2}${c} `, "m"));
   }
   // the top-level usage mentions the store commands
-  const top = spawnSync(process.execPath, [cli, "nope"], { encoding: "utf8" });
+  const top = spawnSync(process.execPath, [CLI, "nope"], { encoding: "utf8" });
   assert.equal(top.status, 2);
   assert.match(top.stderr, /helios store <command> <dir>/);
 });

@@ -25,11 +25,10 @@
  * Anything thrown ends the process with code 3 and the error on stderr: the
  * parent treats an exit it did not cause as a failure.
  */
-import { writeSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import { bytesToHex } from "../../src/core/index.js";
 import { openState } from "../../src/history/index.js";
 import type { Op } from "../../src/merkle/index.js";
+import { childUsage, isMainModule, runChildMain, say, tick } from "./proc.js";
 
 /** Trees and their key spaces (~2K keys in all). */
 export const TREES: readonly { name: string; keys: number }[] = [
@@ -146,24 +145,11 @@ export function planAt(seed: number, h: number): Plan {
   };
 }
 
-function say(line: string): void {
-  const buf = Buffer.from(`${line}\n`);
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += writeSync(1, buf, off);
-    } catch (e) {
-      if ((e as { code?: string }).code !== "EAGAIN") throw e;
-    }
-  }
-}
-
 async function main(dir: string, seed: number): Promise<void> {
   say("PHASE open");
   const db = openState(dir, CHILD_OPTIONS);
   say(`OPEN ${db.height} ${bytesToHex(db.root)}`);
   const rolledBackAt = new Set<number>(); // a rollback at h happens once per process: no endless loop
-  const tick = () => new Promise<void>((res) => setImmediate(res));
   for (;;) {
     const h = db.height + 1;
     say(`PHASE commit ${h}`);
@@ -241,21 +227,9 @@ async function main(dir: string, seed: number): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMainModule(import.meta.url)) {
   const [dir, seedArg] = process.argv.slice(2);
   const seed = Number(seedArg);
-  if (dir === undefined || !Number.isSafeInteger(seed)) {
-    process.stderr.write("usage: crash-child <dir> <seed>\n");
-    process.exit(2);
-  }
-  process.on("unhandledRejection", (e: unknown) => {
-    const err = e as { stack?: string; commitError?: unknown };
-    process.stderr.write(`crash-child: unhandled rejection: ${err.stack ?? e}\n`);
-    process.exit(4);
-  });
-  main(dir, seed).catch((e: unknown) => {
-    const err = e as { code?: string; context?: unknown; stack?: string };
-    process.stderr.write(`crash-child: ${err.code ?? ""} ${JSON.stringify(err.context ?? {})}\n${err.stack ?? e}\n`);
-    process.exit(3);
-  });
+  if (dir === undefined || !Number.isSafeInteger(seed)) childUsage("crash-child <dir> <seed>");
+  runChildMain("crash-child", () => main(dir, seed));
 }

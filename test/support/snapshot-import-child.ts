@@ -24,27 +24,13 @@
  * parent treats an exit it did not cause, other than after CLOSED, as a
  * failure.
  */
-import { readFileSync, writeSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { readFileSync } from "node:fs";
 import { bytesToHex, HeliosError } from "../../src/core/index.js";
 import { openState } from "../../src/history/index.js";
 import { chunkFile, importSnapshot, readManifest, SnapshotImport } from "../../src/snapshot/index.js";
+import { childUsage, isMainModule, runChildMain, say, tick } from "./proc.js";
 
 export type ChildMode = "api" | "steps";
-
-function say(line: string): void {
-  const buf = Buffer.from(`${line}\n`);
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += writeSync(1, buf, off);
-    } catch (e) {
-      if ((e as { code?: string }).code !== "EAGAIN") throw e;
-    }
-  }
-}
-
-const tick = () => new Promise<void>((res) => setImmediate(res));
 
 async function main(store: string, snap: string, mode: ChildMode): Promise<void> {
   say("PHASE open");
@@ -76,21 +62,10 @@ async function main(store: string, snap: string, mode: ChildMode): Promise<void>
   say("CLOSED");
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMainModule(import.meta.url)) {
   const [store, snap, mode] = process.argv.slice(2);
   if (store === undefined || snap === undefined || (mode !== "api" && mode !== "steps")) {
-    process.stderr.write("usage: snapshot-import-child <store> <snapshot dir> <api|steps>\n");
-    process.exit(2);
+    childUsage("snapshot-import-child <store> <snapshot dir> <api|steps>");
   }
-  process.on("unhandledRejection", (e: unknown) => {
-    process.stderr.write(`snapshot-import-child: unhandled rejection: ${(e as { stack?: string }).stack ?? e}\n`);
-    process.exit(4);
-  });
-  main(store, snap, mode).catch((e: unknown) => {
-    const err = e as { code?: string; context?: unknown; stack?: string };
-    process.stderr.write(
-      `snapshot-import-child: ${err.code ?? ""} ${JSON.stringify(err.context ?? {})}\n${err.stack ?? e}\n`,
-    );
-    process.exit(3);
-  });
+  runChildMain("snapshot-import-child", () => main(store, snap, mode));
 }
