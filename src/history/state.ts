@@ -355,19 +355,16 @@ export class StateDB {
   }
 
   /**
-   * Makes the live version `root` the chain at `height` (> the head): every
-   * retained height is dropped and `height` becomes the head. This is how a
-   * node that imported a snapshot (state sync) joins the chain; refs and
-   * pins are kept.
+   * Makes the live version `root` the chain at `height`: every retained
+   * height is dropped and `height` becomes the head (refs and pins are kept).
+   * This is how a node that imported a snapshot joins the chain (a height
+   * above the head), and how a snapshot older than retention is restored (a
+   * height at or below it).
    */
   adopt(height: number, root: Uint8Array): void {
     this.open_();
-    if (!Number.isSafeInteger(height) || height <= this.state.head) {
-      throw new HeliosError(
-        "HEIGHT_OUT_OF_ORDER",
-        { height, head: this.state.head },
-        "adopt needs a height above the head",
-      );
+    if (!Number.isSafeInteger(height) || height < 0) {
+      throw new HeliosError("INVALID_ARGUMENT", { height }, "a height is a non-negative integer");
     }
     this.requireLive(checkRootArg(root));
     this.log({ kind: "adopt", height, root: root.slice() });

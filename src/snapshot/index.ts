@@ -46,6 +46,7 @@ export {
   deleteSnapshot,
   listSnapshots,
   pruneSnapshots,
+  restoreSnapshot,
   rootForHeight,
   type SnapshotInfo,
   snapshotInfo,

@@ -10,10 +10,10 @@
  *
  * Invariants: a snapshot's root is the root committed at its height; a
  * snapshot's nodes are never collected while it exists (refs are live).
- * Costs: create/delete = one log append (fsync unless `sync: false`);
+ * Costs: create/delete/restore = one log append (fsync unless `sync: false`);
  * list = O(refs).
  */
-import { HeliosError } from "../core/index.js";
+import { equalBytes, HeliosError } from "../core/index.js";
 import type { StateDB } from "../history/index.js";
 
 const PREFIX = "snapshot/";
@@ -81,6 +81,25 @@ export function pruneSnapshots(db: StateDB, keep: number): number[] {
   for (const s of drop) db.deleteRef(snapshotRef(s.height), { sync: false });
   if (drop.length > 0) db.sync();
   return drop.map((s) => s.height);
+}
+
+/**
+ * Makes the snapshot at `height` the head again: a rollback when that height
+ * is still retained with the snapshot's root (later heights are dropped, older
+ * ones kept), else the snapshot's version is adopted as the only height.
+ * Durable when it returns.
+ */
+export function restoreSnapshot(db: StateDB, height: number): SnapshotInfo {
+  const { root } = snapshotInfo(db, height);
+  let retained: Uint8Array | undefined;
+  try {
+    retained = db.rootAt(height);
+  } catch {
+    retained = undefined;
+  }
+  if (retained !== undefined && equalBytes(retained, root) && height <= db.height) db.rollback(height);
+  else db.adopt(height, root);
+  return { height, root };
 }
 
 /** The root of a snapshot, or of a retained height when no snapshot is there. */

@@ -28,6 +28,7 @@ import {
   listSnapshots,
   pruneSnapshots,
   readManifest,
+  restoreSnapshot,
   SnapshotImport,
   snapshotInfo,
   verifyChunk,
@@ -457,7 +458,7 @@ test("GC never collects a snapshot, a version being exported, or a partial impor
   }
 });
 
-test("management: create is O(1) and live, list/info/delete/prune, and bad input is coded", async () => {
+test("management: create is O(1) and live, list/info/restore/delete/prune, and bad input is coded", async () => {
   const d = tmpDir("snap-manage");
   try {
     const db = openState(path.join(d, "s"), { create: true, retain: 2 });
@@ -476,6 +477,15 @@ test("management: create is O(1) and live, list/info/delete/prune, and bad input
     assert.throws(() => deleteSnapshot(db, 99), { code: "SNAPSHOT_NOT_FOUND" });
     assert.throws(() => createSnapshot(db, -1), { code: "INVALID_ARGUMENT" });
     assert.throws(() => pruneSnapshots(db, -1), { code: "INVALID_ARGUMENT" });
+    // restore: height 1 is past retention (adopted as the only height); height 6 is the head's (a rollback)
+    const r1 = restoreSnapshot(db, 1);
+    assert.equal(db.height, 1);
+    assert.deepEqual(db.heights(), [1]);
+    assert.ok(equalBytes(db.root, r1.root));
+    assert.equal(db.get("t", utf8("k1"))?.toString(), utf8("v1").toString());
+    assert.equal(db.get("t", utf8("k2")), undefined);
+    db.commit(2, { t: [{ key: utf8("k2"), value: utf8("again") }] }); // the chain goes on from there
+    assert.throws(() => restoreSnapshot(db, 99), { code: "SNAPSHOT_NOT_FOUND" });
     deleteSnapshot(db, 3);
     assert.deepEqual(pruneSnapshots(db, 2), [1, 2, 4]);
     assert.deepEqual(
