@@ -13,9 +13,11 @@
  *
  * A commit is durable when its log record is (append). A checkpoint seals
  * L0, rotates the log, and writes the sealed nodes plus the state record in
- * one LMDB transaction on lmdb-js's write thread; once that is on disk the
- * log segments it covers are deleted. Reads stay synchronous throughout:
- * sealed nodes are served from memory until LMDB has them.
+ * one LMDB transaction (its puts run on the main thread, in id order, inside
+ * lmdb-js's transaction callback; the commit and fsync on lmdb-js's write
+ * thread); once that is on disk the log segments it covers are deleted.
+ * Reads stay synchronous throughout: sealed nodes are served from memory
+ * until LMDB has them.
  *
  * Invariants: every node returned from L2 was decoded and re-hashed to its
  * id first (else STORE_CORRUPT naming the id; nothing is cached or served);
@@ -23,7 +25,8 @@
  * synced; the state record and the nodes it refers to commit atomically.
  * Costs: get = up to 3 memory probes, then one LMDB read + decode + hash
  * (~2–5 µs) on a miss; put = one memory probe + copy; a checkpoint costs one
- * LMDB put per node (on the write thread) and one fsync.
+ * LMDB put per node (on the main thread: a checkpoint of N nodes stalls the
+ * event loop for N puts, ~1–2 µs each in id order) and one fsync.
  */
 import { open, type Database, type RootDatabase } from "lmdb";
 import { bytesToHex, equalRange, HeliosError, isHeliosError } from "../core/index.js";
@@ -274,17 +277,29 @@ export class DurableStore implements NodeStore {
       let count = 0;
       let frameBytes = 0;
       const policy = this.policy;
+      // Put the nodes in id order: LMDB then fills each B-tree page once, where hash-table order
+      // lands every put on a random page (measured: 4M random ids in one transaction, 44–48 s in
+      // table order, 9–11 s sorted, and a 27% smaller file; docs/performance.md). Ordering by the
+      // first 3 bytes is enough for that locality and sorts as plain numbers.
+      const ids: Uint8Array[] = [];
+      const nodes: Uint8Array[] = [];
+      for (const g of gens) {
+        g.forEach((id, node) => {
+          ids.push(id);
+          nodes.push(node);
+        });
+      }
+      const order = sortedOrder(ids);
       try {
-        // one asynchronous transaction: its callback runs when lmdb-js's writer is ready, and the
-        // nodes, the state record and the epoch commit together or not at all
+        // one asynchronous transaction: its callback runs (on the main thread) when lmdb-js's
+        // writer is ready, and the nodes, the state record and the epoch commit together or not at all
         await this.env.transaction(() => {
-          for (const g of gens) {
-            g.forEach((id, node) => {
-              const f = encodeFrame(node, epoch, policy, LZ4);
-              this.nodes.putSync(Buffer.from(id), f as Buffer);
-              count++;
-              frameBytes += f.length + HASH_BYTES;
-            });
+          for (let k = 0; k < order.length; k++) {
+            const i = (order[k] as number) % ORDER_INDEX;
+            const f = encodeFrame(nodes[i] as Uint8Array, epoch, policy, LZ4);
+            this.nodes.putSync(Buffer.from(ids[i] as Uint8Array), f as Buffer);
+            count++;
+            frameBytes += f.length + HASH_BYTES;
           }
           this.meta.putSync(STATE_KEY, body);
           this.meta.putSync("epoch", u32(epoch));
@@ -473,6 +488,21 @@ async function lmdbCause(e: unknown): Promise<unknown> {
     () => e,
     (x: unknown) => x,
   );
+}
+
+/** Indices below this fit beside a 24-bit prefix in a double's 52-bit mantissa. */
+const ORDER_INDEX = 2 ** 28;
+
+/** Indices of `ids` ordered by their first 3 bytes, as prefix·2^28 + index (sortable as numbers). */
+function sortedOrder(ids: readonly Uint8Array[]): Float64Array {
+  const n = ids.length;
+  if (n >= ORDER_INDEX) throw new HeliosError("INVALID_ARGUMENT", { nodes: n }, "checkpoint too large");
+  const order = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const id = ids[i] as Uint8Array;
+    order[i] = (((id[0] as number) << 16) | ((id[1] as number) << 8) | (id[2] as number)) * ORDER_INDEX + i;
+  }
+  return order.sort();
 }
 
 function u32(n: number): Buffer {
