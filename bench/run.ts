@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   internals: async () => (await import("./suites/internals.js")).run,
   forest: async () => (await import("./suites/forest.js")).run,
   durable: async () => (await import("./suites/durable.js")).run,
+  snapshot: async () => (await import("./suites/snapshot.js")).run,
 };
 
 const mode = benchMode();
