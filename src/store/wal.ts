@@ -84,9 +84,17 @@ export function writeFileDurable(file: string, bytes: Uint8Array): void {
   }
 }
 
+/** Reused for the hash input of small records (most refs, pins and small commits), so appends allocate little. */
+const hashScratch = new Uint8Array(8 + 4096);
+
 function recordHash(seq: number, body: Uint8Array, out: Uint8Array, outOff: number): void {
-  const msg = new Uint8Array(8 + body.length);
-  new DataView(msg.buffer).setBigUint64(0, BigInt(seq), true);
+  const n = 8 + body.length;
+  const msg = n <= hashScratch.length ? hashScratch.subarray(0, n) : new Uint8Array(n);
+  let v = seq;
+  for (let i = 0; i < 8; i++) {
+    msg[i] = v % 256; // seq as u64 little-endian (seqs stay below 2^53)
+    v = Math.floor(v / 256);
+  }
   msg.set(body, 8);
   hashInto(msg, out, outOff);
 }
@@ -98,6 +106,8 @@ export class Wal {
   private size = 0;
   private nextSeq: number;
   private poisoned = false;
+  /** The record header buffer, reused by every append (writes are synchronous). */
+  private readonly head = Buffer.alloc(HEAD);
   /** Records appended with sync = false since the last fdatasync (made durable by the next synced append, sync() or rotate()). */
   private unsynced = false;
   /** Bytes appended since open (for write-amplification figures). */
@@ -220,7 +230,7 @@ export class Wal {
       );
     }
     const seq = this.nextSeq;
-    const head = Buffer.alloc(HEAD);
+    const head = this.head.fill(0);
     head.writeUInt32LE(body.length, 0);
     head.writeUInt32LE(~body.length >>> 0, 4);
     head.writeBigUInt64LE(BigInt(seq), 8);
