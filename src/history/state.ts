@@ -120,8 +120,8 @@ export class StateDB {
   readonly map: MerkleMap;
   private state: HistoryState;
   private readonly gc: Collector;
-  private readonly checkpointEvery: number;
-  private readonly checkpointBytes: number;
+  private checkpointEvery: number;
+  private checkpointBytes: number;
   private commitsSinceCheckpoint = 0;
   /** name → the last (version, tree root) looked up; keyed by the version's identity (versions are immutable). */
   private readonly treeRootMemo = new Map<string, { version: Uint8Array; root: Uint8Array }>();
@@ -596,6 +596,28 @@ export class StateDB {
         // kept in store.lastCheckpointError and retried by the next checkpoint; nothing is lost
       });
     }
+  }
+
+  /** When a background checkpoint starts: after `every` commits or once L0 holds `bytes`. */
+  get checkpointPolicy(): { every: number; bytes: number } {
+    return { every: this.checkpointEvery, bytes: this.checkpointBytes };
+  }
+
+  /**
+   * Changes the background checkpoint cadence (in this process only). Bulk
+   * writers such as the snapshot importer checkpoint rarely: every commit is
+   * durable in the log anyway, and each checkpoint rewrites LMDB pages all
+   * over the file (nodes are keyed by hash), so fewer, larger ones cost far
+   * less. The price is memory (L0 holds up to `bytes`) and a longer replay
+   * after a crash.
+   */
+  setCheckpointPolicy(p: { every?: number; bytes?: number }): void {
+    const ok = (n: unknown) => typeof n === "number" && n >= 1;
+    if ((p.every !== undefined && !ok(p.every)) || (p.bytes !== undefined && !ok(p.bytes))) {
+      throw new HeliosError("INVALID_ARGUMENT", { ...p }, "every and bytes are numbers ≥ 1");
+    }
+    if (p.every !== undefined) this.checkpointEvery = p.every;
+    if (p.bytes !== undefined) this.checkpointBytes = p.bytes;
   }
 
   /** Moves L0 and the state to LMDB and trims the log; resolves when durable. */

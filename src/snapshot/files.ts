@@ -209,6 +209,27 @@ export async function importSnapshot(
   const { bytes } = readManifest(dir);
   const imp = SnapshotImport.begin(db, bytes, opts);
   opts.onBegin?.(imp);
+  try {
+    await applyAll(imp, dir, opts.onProgress);
+  } catch (e) {
+    imp.release(); // the store's usual checkpoint cadence again
+    throw e;
+  }
+  const done = imp.finish();
+  return {
+    ...done,
+    chunks: imp.manifest.chunks.length,
+    resumedAt: imp.resumedAt,
+    entries: imp.entries,
+    rawBytes: imp.rawBytes,
+  };
+}
+
+async function applyAll(
+  imp: SnapshotImport,
+  dir: string,
+  onProgress: ((p: { chunksDone: number; chunks: number; rawBytes: number }) => void) | undefined,
+): Promise<void> {
   for (let i = imp.next; i !== undefined; i = imp.next) {
     let file: Uint8Array;
     try {
@@ -225,17 +246,9 @@ export async function importSnapshot(
       throw Object.assign(err, { reply });
     }
     const p = imp.progress();
-    opts.onProgress?.({ chunksDone: p.chunksDone, chunks: p.chunks, rawBytes: p.rawBytes });
+    onProgress?.({ chunksDone: p.chunksDone, chunks: p.chunks, rawBytes: p.rawBytes });
     await new Promise<void>((r) => setImmediate(r));
   }
-  const done = imp.finish();
-  return {
-    ...done,
-    chunks: imp.manifest.chunks.length,
-    resumedAt: imp.resumedAt,
-    entries: imp.entries,
-    rawBytes: imp.rawBytes,
-  };
 }
 
 export interface VerifyReport {

@@ -46,6 +46,13 @@ function syncDir(dir: string): void {
 export interface ImportOptions {
   /** The root the caller trusts for this height (from the chain); the manifest must match it. */
   trustedRoot?: Uint8Array;
+  /**
+   * While importing, checkpoint once L0 holds this many bytes rather than on
+   * the store's usual cadence (default 512 MiB; every chunk is durable in the
+   * log regardless). Fewer checkpoints rewrite far fewer LMDB pages; L0
+   * memory grows to about this size.
+   */
+  checkpointBytes?: number;
   /** Make the imported version the head when it is above the head (default true). */
   adopt?: boolean;
 }
@@ -71,6 +78,9 @@ export class SnapshotImport {
   private finished = false;
   /** The snapshot was already in the store when begin() ran. */
   private landed = false;
+  /** The store's checkpoint cadence before the first chunk, restored by finish/abort/release. */
+  savedPolicy: { every: number; bytes: number } | undefined;
+  private bulk = false;
 
   private constructor(
     private readonly db: StateDB,
@@ -96,6 +106,7 @@ export class SnapshotImport {
       });
     }
     const imp = new SnapshotImport(db, m, bytesToHex(manifestId(manifestBytes)), opts);
+    imp.savedPolicy = db.checkpointPolicy;
     const start = m.kind === "full" ? EMPTY_ROOT : m.baseRoot;
     if (m.kind === "incremental" && !db.isLive(m.baseRoot)) {
       throw new HeliosError("SNAPSHOT_BASE_MISSING", { base: bytesToHex(m.baseRoot), baseHeight: m.baseHeight });
@@ -166,6 +177,14 @@ export class SnapshotImport {
       if (!(e instanceof HeliosError)) throw e; // a bug, not bad input: keep its stack
       return replyFor(e, index);
     }
+    if (!this.bulk) {
+      // checkpoint by size only while importing (see ImportOptions.checkpointBytes)
+      this.bulk = true;
+      this.db.setCheckpointPolicy({
+        every: Number.MAX_SAFE_INTEGER,
+        bytes: this.opts.checkpointBytes ?? 512 * 1024 * 1024,
+      });
+    }
     try {
       if (v.writes.size > 0) this.db.commitRef(this.workRef, v.writes);
     } catch (e) {
@@ -189,6 +208,7 @@ export class SnapshotImport {
     if (this.next !== undefined) {
       throw new HeliosError("INVALID_ARGUMENT", { next: this.next }, "chunks remain to be applied");
     }
+    this.release();
     const height = this.manifest.height;
     if (this.landed) {
       const root = this.manifest.root;
@@ -221,9 +241,16 @@ export class SnapshotImport {
 
   /** Drops the partial import (its work ref and journal); GC then reclaims its nodes. */
   abort(): void {
+    this.release();
     if (this.db.refs().has(this.workRef)) this.db.deleteRef(this.workRef);
     this.removeJournal();
     this.finished = true;
+  }
+
+  /** Gives the store back its usual checkpoint cadence (finish and abort call it; call it when giving up otherwise). */
+  release(): void {
+    if (this.bulk && this.savedPolicy !== undefined) this.db.setCheckpointPolicy(this.savedPolicy);
+    this.bulk = false;
   }
 
   private readJournal(): number | undefined {

@@ -202,6 +202,8 @@ test("tampering: every byte class and every forgery is rejected at that chunk, w
     ];
 
     const db = openState(path.join(d, "dst"), { create: true });
+    const policy = db.checkpointPolicy;
+    assert.throws(() => db.setCheckpointPolicy({ bytes: 0 }), { code: "INVALID_ARGUMENT" });
     const imp = SnapshotImport.begin(db, mbytes);
     for (let j = 0; j < i; j++) assert.equal(imp.apply(j, readFileSync(chunkFile(fx.snap, j))).action, "accept");
     const workRef = `import/${imp.id}`;
@@ -237,7 +239,9 @@ test("tampering: every byte class and every forgery is rejected at that chunk, w
     for (let j = i; j < manifest.chunks.length; j++) {
       assert.equal(imp.apply(j, readFileSync(chunkFile(fx.snap, j))).action, "accept");
     }
+    assert.notDeepEqual(db.checkpointPolicy, policy, "the import checkpoints by size while it runs");
     const done = imp.finish();
+    assert.deepEqual(db.checkpointPolicy, policy, "and gives the store its cadence back");
     assert.ok(equalBytes(done.root, fx.src.rootAt(1)));
     assert.equal(db.height, 1);
     assert.ok(!db.refs().has(workRef));
