@@ -2,10 +2,12 @@
  * merkle/proof — proofs as pruned subtrees ("witnesses"), and the standalone
  * verifier that needs only the root.
  *
- * One format serves inclusion, exclusion, multi-key and range proofs: the
- * prover walks from the root and, for every subtree, either reveals it
- * (branch header, leaf) or replaces it by its hash. A subtree may be pruned
- * only when its key region cannot hold a queried key; the verifier recomputes
+ * One format serves inclusion, exclusion, multi-key, range and boundary
+ * proofs (docs/spec/merkle.md M15, M18a): the prover walks from the root
+ * and, for every subtree, either reveals it (branch header, leaf) or
+ * replaces it by its hash. A subtree may be pruned only when the query does
+ * not touch its key region (for a boundary query: when the region does not
+ * straddle the range); the verifier recomputes
  * the root from the witness and rejects any pruned region that could. So a
  * key of the query that is neither revealed nor possible is absent, and a
  * range proof lists every key of the range: omitting or injecting one changes

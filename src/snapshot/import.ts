@@ -22,7 +22,10 @@
  * nothing is adopted unless the recomputed root equals the manifest root;
  * the work ref keeps the partial import's nodes from GC.
  * Costs: per chunk, one verification (verify.ts), one commit (tree update +
- * a log record the size of the chunk + fsync) and one journal write.
+ * a log record the size of the chunk + fsync) and one journal write; while
+ * importing, the store checkpoints by L0 size (512 MiB by default) rather
+ * than every 16 commits, because each checkpoint rewrites LMDB pages all over
+ * the file.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
