@@ -39,7 +39,10 @@ import {
   type Manifest,
   manifestJson,
   manifestTotals,
+  abandonImport,
+  pendingImports,
   pruneSnapshots,
+  restoreSnapshot,
   readManifest,
   replyFor,
   type SnapshotImport,
@@ -325,6 +328,56 @@ command(
       const was = listSnapshots(db).find((s) => s.height === height);
       deleteSnapshot(db, height);
       out(`deleted snapshot at height ${fmt(height)}${was ? ` (was ${bytesToHex(was.root)})` : ""}`);
+    });
+    return 0;
+  },
+);
+
+command(
+  "restore",
+  "<store> <height>",
+  "make a snapshot the head again: a rollback while the height is retained, else its version becomes the only height",
+  async (args) => {
+    const p = parseArgs(args, {});
+    expectArgs(p, ["<store>", "<height>"]);
+    const height = heightArg(p.pos[1] as string);
+    await withStore(p.pos[0] as string, (db) => {
+      const s = restoreSnapshot(db, height);
+      out(`restored the snapshot at height ${fmt(height)}: it is the head`);
+      out(`  root     ${bytesToHex(s.root)}`);
+      out(
+        `  heights  ${db
+          .heights()
+          .map((h) => fmt(h))
+          .join(", ")}`,
+      );
+    });
+    return 0;
+  },
+);
+
+command(
+  "imports",
+  "<store> [--abort ID | --abort-all]",
+  "list unfinished imports (each keeps its partial state from GC until resumed), or abandon them",
+  async (args) => {
+    const p = parseArgs(args, { abort: "value", "abort-all": "bool" });
+    expectArgs(p, ["<store>"]);
+    const one = value(p, "abort");
+    await withStore(p.pos[0] as string, (db) => {
+      const all = pendingImports(db);
+      if (one !== undefined || p.flags.has("abort-all")) {
+        const ids = one !== undefined ? [one] : all.map((i) => i.id);
+        for (const id of ids) abandonImport(db, id);
+        out(ids.length === 0 ? "no unfinished imports" : `abandoned ${fmt(ids.length)}: ${ids.join(", ")}`);
+        return;
+      }
+      if (all.length === 0) out("no unfinished imports");
+      for (const i of all) {
+        out(
+          `${i.id}  next chunk ${i.next === undefined ? "unknown (re-applies from 0)" : fmt(i.next)}  partial root ${bytesToHex(i.root)}`,
+        );
+      }
     });
     return 0;
   },

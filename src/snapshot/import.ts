@@ -290,3 +290,43 @@ export class SnapshotImport {
     syncDir(path.dirname(this.journal)); // the unlink is durable before the work ref changes
   }
 }
+
+/** An import a store holds unfinished: its work ref and the next chunk its journal names. */
+export interface PendingImport {
+  /** The manifest id (hex); the work ref is `import/<id>`. */
+  id: string;
+  /** The partial version built so far. */
+  root: Uint8Array;
+  /** The next chunk to apply, or undefined when the journal is missing. */
+  next: number | undefined;
+}
+
+/** Unfinished imports: each keeps its partial version from GC until it is resumed or abandoned. */
+export function pendingImports(db: StateDB): PendingImport[] {
+  const out: PendingImport[] = [];
+  for (const [name, root] of db.refs()) {
+    if (!name.startsWith("import/")) continue;
+    const id = name.slice("import/".length);
+    let next: number | undefined;
+    try {
+      const n = Number(readFileSync(path.join(db.store.dir.dir, "imports", `${id}.next`), "utf8").trim());
+      next = Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+    } catch {
+      next = undefined;
+    }
+    out.push({ id, root, next });
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Drops an unfinished import (its work ref and journal); GC then reclaims what only it kept. */
+export function abandonImport(db: StateDB, id: string): void {
+  const ref = `import/${id}`;
+  if (!db.refs().has(ref)) throw new HeliosError("REF_NOT_FOUND", { name: ref }, "no unfinished import with that id");
+  db.deleteRef(ref);
+  const journal = path.join(db.store.dir.dir, "imports", `${id}.next`);
+  rmSync(journal, { force: true });
+  rmSync(`${journal}.tmp`, { force: true });
+  syncDir(path.dirname(journal));
+}
+

@@ -40,7 +40,14 @@ export {
   manifestTotals,
   type Position,
 } from "./format.js";
-export { type ImportOptions, type ImportProgress, SnapshotImport } from "./import.js";
+export {
+  abandonImport,
+  type ImportOptions,
+  type ImportProgress,
+  type PendingImport,
+  pendingImports,
+  SnapshotImport,
+} from "./import.js";
 export {
   createSnapshot,
   deleteSnapshot,
