@@ -329,4 +329,3 @@ export function abandonImport(db: StateDB, id: string): void {
   rmSync(`${journal}.tmp`, { force: true });
   syncDir(path.dirname(journal));
 }
-
