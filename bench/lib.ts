@@ -8,7 +8,7 @@
  * Quick mode (`--quick`, or CI=true) uses small parameters; full mode is the
  * default for `npm run bench`.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -22,6 +22,37 @@ export interface Result {
   note?: string;
 }
 export type Mode = "quick" | "full";
+
+/** How a suite records one result row. */
+export type Add = (workload: string, impl: string, value: number, unit: string, better: Better, note: string) => void;
+
+/** A high-resolution timestamp, for msSince. */
+export function now(): bigint {
+  return process.hrtime.bigint();
+}
+
+export function msSince(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/** A fresh directory under the OS temp dir, for a suite's stores and files. */
+export function tempDir(tag: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `helios-bench-${tag}-`));
+}
+
+/** Allocated bytes (st_blocks × 512, what du counts) and apparent bytes of a file, or of the files under a directory. */
+export function du(p: string): { allocated: number; apparent: number } {
+  const st = lstatSync(p);
+  if (!st.isDirectory()) return { allocated: st.blocks * 512, apparent: st.size };
+  let allocated = 0;
+  let apparent = 0;
+  for (const e of readdirSync(p)) {
+    const s = du(path.join(p, e));
+    allocated += s.allocated;
+    apparent += s.apparent;
+  }
+  return { allocated, apparent };
+}
 
 export function benchMode(argv: readonly string[] = process.argv): Mode {
   if (argv.includes("--full")) return "full";

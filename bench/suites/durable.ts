@@ -53,9 +53,7 @@
  * versions' nodes stay on disk for both stores (ethereumjs: no pruning).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Trie } from "@ethereumjs/trie";
 import { type BatchDBOp, type DB, type EncodingOpts, ValueEncoding } from "@ethereumjs/util";
@@ -63,7 +61,7 @@ import { ClassicLevel } from "classic-level";
 import { bytesToHex, equalBytes } from "../../src/core/index.js";
 import { openState, StateDB } from "../../src/history/index.js";
 import { DEFAULT_CACHE_BYTES } from "../../src/store/index.js";
-import { gc, median, type Mode, type Result } from "../lib.js";
+import { type Add, du, gc, median, type Mode, msSince, now, type Result, tempDir } from "../lib.js";
 import {
   BATCHES,
   batchStart,
@@ -134,14 +132,6 @@ function fmtS(ms: number): string {
   return ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-function now(): bigint {
-  return process.hrtime.bigint();
-}
-
-function msSince(t0: bigint): number {
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
-
 /** Nearest-rank percentile of a non-empty list. */
 function percentile(xs: readonly number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -171,29 +161,6 @@ function procIo(): { write: number; cancelled: number } {
   const t = readFileSync("/proc/self/io", "utf8");
   const get = (k: string) => Number(new RegExp(`^${k}: (\\d+)$`, "m").exec(t)?.[1] ?? Number.NaN);
   return { write: get("write_bytes"), cancelled: get("cancelled_write_bytes") };
-}
-
-/** Allocated bytes (st_blocks × 512, what du counts) and apparent bytes under `dir`. */
-function du(dir: string): { allocated: number; apparent: number } {
-  let allocated = 0;
-  let apparent = 0;
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = path.join(d, e);
-      const st = lstatSync(p);
-      if (st.isDirectory()) walk(p);
-      else {
-        allocated += st.blocks * 512;
-        apparent += st.size;
-      }
-    }
-  };
-  walk(dir);
-  return { allocated, apparent };
-}
-
-function tempDir(tag: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `helios-bench-${tag}-`));
 }
 
 /** The build batch p of n accounts: keys and initial records. */
@@ -247,15 +214,6 @@ function nodeTableBytes(db: StateDB): number | undefined {
 function readKeys(n: number, count: number): Uint8Array[] {
   return keysOf(sampleDistinct(COLD_SEED, Math.min(count, n), n), n);
 }
-
-type Add = (
-  workload: string,
-  impl: string,
-  value: number,
-  unit: string,
-  better: "higher" | "lower",
-  note: string,
-) => void;
 
 interface Params {
   mode: Mode;

@@ -49,8 +49,7 @@
  * quick 15–25 s.
  */
 import { spawnSync } from "node:child_process";
-import { lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import os from "node:os";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { bytesToHex, equalBytes } from "../../src/core/index.js";
 import { openState, type StateDB } from "../../src/history/index.js";
@@ -61,7 +60,7 @@ import {
   importSnapshot,
   verifySnapshotDir,
 } from "../../src/snapshot/index.js";
-import { gc, median, type Mode, type Result } from "../lib.js";
+import { type Add, du, gc, median, type Mode, msSince, now, type Result, tempDir } from "../lib.js";
 import { bytesOf, entriesOf, MAX_VALUE, MEAN_ENTRY_BYTES, MIN_VALUE } from "../support/snapshot-work.js";
 
 const TREE = "accounts";
@@ -74,25 +73,8 @@ const QUICK_BYTES = 20e6;
 const FULL_BYTES = 1e9;
 const MB = 1e6;
 
-type Add = (
-  workload: string,
-  impl: string,
-  value: number,
-  unit: string,
-  better: "higher" | "lower",
-  note: string,
-) => void;
-
 function log(msg: string): void {
   process.stderr.write(`[snapshot] ${msg}\n`);
-}
-
-function now(): bigint {
-  return process.hrtime.bigint();
-}
-
-function msSince(t0: bigint): number {
-  return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
 function fmtS(ms: number): string {
@@ -102,24 +84,6 @@ function fmtS(ms: number): string {
 /** "20MB", "1GB", "300MB": the size label of a state of `bytes`. */
 function sizeLabel(bytes: number): string {
   return bytes >= 0.95e9 ? `${+(bytes / 1e9).toFixed(1)}GB` : `${Math.round(bytes / MB)}MB`;
-}
-
-function tempDir(tag: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `helios-bench-${tag}-`));
-}
-
-/** Allocated bytes (what du counts) and apparent bytes of the files under `p` (a file or a directory). */
-function du(p: string): { allocated: number; apparent: number } {
-  const st = lstatSync(p);
-  if (!st.isDirectory()) return { allocated: st.blocks * 512, apparent: st.size };
-  let allocated = 0;
-  let apparent = 0;
-  for (const e of readdirSync(p)) {
-    const s = du(path.join(p, e));
-    allocated += s.allocated;
-    apparent += s.apparent;
-  }
-  return { allocated, apparent };
 }
 
 function fmtBytes(b: number): string {

@@ -35,6 +35,7 @@ import {
   type Codec,
   encodeChunk,
   encodeFile,
+  setChunkIndex,
   MAX_CHUNK_BODY,
   type Position,
   type Segment,
@@ -159,7 +160,7 @@ export function* fullChunks(db: StateDB, root: Uint8Array, opts: BuildOptions = 
   let index = 0;
   const emit = function* (plan: Plan, progress: number): Generator<BuiltChunk> {
     for (const c of buildFull(db, root, trees, plan, o.chunkBytes)) {
-      const body = withIndex(c.body, index);
+      const body = setChunkIndex(c.body, index);
       yield { ...c, body, index, file: encodeFile(body, o.codec, o.zstdLevel), progress };
       index++;
     }
@@ -242,21 +243,8 @@ function middle(segments: readonly Segment[], n: number): Position {
   throw new Error("middle: fewer entries than counted"); // unreachable: n counts the entries
 }
 
-/** The bytes of a chunk with its final index (indices are assigned in order as chunks are yielded). */
-export function withIndex(body: Uint8Array, index: number): Uint8Array {
-  // the index is a u32 LE at a fixed offset: magic 4 + version 1 + kind 1 + root 32 + baseRoot 32
-  const out = body;
-  const at = 70;
-  out[at] = index & 255;
-  out[at + 1] = (index >>> 8) & 255;
-  out[at + 2] = (index >>> 16) & 255;
-  out[at + 3] = (index >>> 24) & 255;
-  return out;
-}
-
 interface TreeChange {
   tree: Uint8Array;
-  targetRoot: Uint8Array;
   changes: { key: Uint8Array; value: Uint8Array | null }[];
 }
 
@@ -282,13 +270,13 @@ export function* incrementalChunks(
     const changes = db.map
       .diff(a, b)
       .map((c) => ({ key: copyBytes(c.key), value: c.after === undefined ? null : copyBytes(c.after) }));
-    changed.push({ tree: utf8(name), targetRoot: b, changes });
+    changed.push({ tree: utf8(name), changes });
   }
   const cutter = new Cutter(o.chunkBytes - RESERVE);
   let index = 0;
   const emit = function* (plan: Plan, progress: number): Generator<BuiltChunk> {
     for (const c of buildIncremental(db, base, root, changed, plan, o.chunkBytes)) {
-      const body = withIndex(c.body, index);
+      const body = setChunkIndex(c.body, index);
       yield { ...c, body, index, file: encodeFile(body, o.codec, o.zstdLevel), progress };
       index++;
     }

@@ -44,6 +44,8 @@ import {
 export const FORMAT_VERSION = 1;
 const MANIFEST_MAGIC = utf8("HSM1");
 const CHUNK_MAGIC = utf8("HSC1");
+/** Offset of a chunk body's index: magic 4 + version 1 + kind 1 + root 32 + baseRoot 32. */
+const INDEX_OFFSET = 4 + 1 + 1 + HASH_BYTES + HASH_BYTES;
 const FILE_MAGIC = utf8("HSF1");
 /** The skeleton's stand-in for a revealed leaf whose key and value are in the payload. */
 export const P_SLOT = 0x06;
@@ -396,8 +398,6 @@ class Transcoder {
   pos = 0;
   out: Writer;
   slots = 0;
-  /** Count P_SLOT records only (the output is not kept). */
-  counting = false;
   readonly collected: { key: Uint8Array; value: Uint8Array }[] = [];
   constructor(
     readonly buf: Uint8Array,
@@ -417,7 +417,7 @@ class Transcoder {
   }
   copy(n: number): void {
     if (n > this.buf.length - this.pos) this.fail("proof truncated");
-    if (!this.counting) this.out.raw(this.buf.subarray(this.pos, this.pos + n));
+    this.out.raw(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
   }
   varint(): number {
@@ -470,14 +470,13 @@ class Transcoder {
       }
       case P_SLOT: {
         if (this.toSkel) this.fail("a slot inside a witness");
-        if (this.counting) {
-          this.slots++;
-          return;
-        }
         const e = this.entries?.[this.slots++];
         if (e === undefined) {
-          // counted beforehand: only reachable when the caller skipped the count
-          throw new HeliosError("SNAPSHOT_CHUNK_MISSING_KEYS", { chunk: this.index, reason: "missing keys" });
+          throw new HeliosError(
+            "SNAPSHOT_CHUNK_MISSING_KEYS",
+            { chunk: this.index, reason: "missing keys" },
+            `chunk ${this.index}: the proof holds more entries than the chunk carries`,
+          );
         }
         this.out.u8(P_LEAFV);
         this.out.bytes(e.key);
@@ -536,15 +535,11 @@ export function toSkeleton(witness: Uint8Array): {
   return { skeleton, entries: t.collected };
 }
 
-/** Counts the P_SLOT records of a skeleton (validating its grammar). */
-export function countSlots(skeleton: Uint8Array, index: number): number {
-  const t = new Transcoder(skeleton, false, undefined, index, 16);
-  t.counting = true;
-  t.run();
-  return t.slots;
-}
-
-/** A skeleton plus its entries → the range witness the verifier reads. */
+/**
+ * A skeleton plus its entries → the range witness the verifier reads, in one
+ * pass: a slot with no entry left is MISSING_KEYS, an entry left over after
+ * the last slot is INJECTED_KEYS.
+ */
 export function fromSkeleton(
   skeleton: Uint8Array,
   entries: readonly { key: Uint8Array; value: Uint8Array | null }[],
@@ -552,5 +547,23 @@ export function fromSkeleton(
   sizeHint: number,
 ): Uint8Array {
   const t = new Transcoder(skeleton, false, entries, index, sizeHint);
-  return t.run();
+  const witness = t.run();
+  if (t.slots < entries.length) {
+    throw new HeliosError(
+      "SNAPSHOT_CHUNK_INJECTED_KEYS",
+      { chunk: index, reason: "injected keys" },
+      `chunk ${index}: ${entries.length - t.slots} entries more than the proof holds`,
+    );
+  }
+  return witness;
+}
+
+/** Sets the index field of an encoded chunk body (chunks are numbered as they are yielded, after building). */
+export function setChunkIndex(body: Uint8Array, index: number): Uint8Array {
+  const at = INDEX_OFFSET;
+  body[at] = index & 255;
+  body[at + 1] = (index >>> 8) & 255;
+  body[at + 2] = (index >>> 16) & 255;
+  body[at + 3] = (index >>> 24) & 255;
+  return body;
 }
