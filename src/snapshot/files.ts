@@ -15,7 +15,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { bytesToHex, HeliosError, hash } from "../core/index.js";
+import { bytesToHex, equalBytes, HeliosError, hash } from "../core/index.js";
 import type { StateDB } from "../history/index.js";
 import { EMPTY_ROOT } from "../merkle/index.js";
 import { type BuildOptions, type BuiltChunk, checkBuildOptions, fullChunks, incrementalChunks } from "./build.js";
@@ -308,7 +308,7 @@ export function verifySnapshotDir(
   } = {},
 ): VerifyReport {
   const { manifest: m } = readManifest(dir);
-  if (opts.trustedRoot !== undefined && bytesToHex(opts.trustedRoot) !== bytesToHex(m.root)) {
+  if (opts.trustedRoot !== undefined && !equalBytes(opts.trustedRoot, m.root)) {
     throw new HeliosError("SNAPSHOT_UNTRUSTED_ROOT", {
       root: bytesToHex(m.root),
       trusted: bytesToHex(opts.trustedRoot),
