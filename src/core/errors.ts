@@ -76,6 +76,30 @@ export const ERROR_CODES = {
     "The chunk proves correct against the root but differs from the manifest's hash: the manifest is wrong. Reject this snapshot.",
   SNAPSHOT_ROOT_MISMATCH:
     "After the last chunk, the recomputed root differs from the manifest's root. Nothing was adopted; reject this snapshot.",
+  // exec
+  TX_MALFORMED:
+    "Transaction bytes could not be decoded (truncated, non-canonical, unknown kind, or trailing data). Reject the transaction.",
+  TX_OVERSIZE: "The transaction is larger than the configured maximum size. Split the work or raise maxTxBytes.",
+  TX_BAD_SIGNATURE: "The ed25519 signature does not verify against the sender's key. Re-sign the transaction.",
+  TX_WRONG_CHAIN: "The transaction names another chain id. Sign it for this chain.",
+  TX_NONCE_TOO_LOW: "The transaction's nonce was already used by this sender. Use the account's current nonce.",
+  TX_NONCE_TOO_HIGH:
+    "The transaction's nonce is further ahead of the account's nonce than allowed. Send the missing nonces first.",
+  TX_INSUFFICIENT_BALANCE:
+    "The sender cannot pay value + gasLimit \u00d7 fee. Fund the account or lower the value, gas limit or fee.",
+  TX_GAS_BELOW_INTRINSIC:
+    "The gas limit is below the transaction's intrinsic cost. Raise the gas limit (estimateGas helps).",
+  TX_GAS_ABOVE_BLOCK_LIMIT:
+    "The gas limit is above the block gas limit, so no block could hold it. Lower the gas limit.",
+  BLOCK_MALFORMED: "Block bytes could not be decoded. Reject the block.",
+  BLOCK_INVALID:
+    "The block breaks a block rule (height, parent, gas limit or an invalid transaction). Nothing of it was applied.",
+  BLOCK_ROOT_MISMATCH:
+    "The computed state root differs from the root the header expects. The block was rejected and nothing was committed.",
+  EXEC_NOT_PENDING: "No executed block is pending at that height (or with that hash). Execute it first.",
+  VM_MODULE_INVALID:
+    "The WASM module is malformed or uses a forbidden feature (floats, SIMD, threads, too many pages). Rebuild it for the Helios VM.",
+  CONFIG_INVALID: "The configuration has an unknown field or a value out of range. Fix the config file.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
