@@ -12,6 +12,8 @@ const suites: Record<string, () => Promise<Suite>> = {
   forest: async () => (await import("./suites/forest.js")).run,
   durable: async () => (await import("./suites/durable.js")).run,
   snapshot: async () => (await import("./suites/snapshot.js")).run,
+  sig: async () => (await import("./suites/sig.js")).run,
+  exec: async () => (await import("./suites/exec.js")).run,
 };
 
 const mode = benchMode();

@@ -23,7 +23,7 @@
  * rollback, ref and pin changes = one small log append; reads go through the
  * tiers (store/durable).
  */
-import { bytesToHex, equalBytes, HeliosError, isHeliosError, utf8 } from "../core/index.js";
+import { bytesToHex, compareBytes, equalBytes, HeliosError, isHeliosError, utf8 } from "../core/index.js";
 import { HASH_BYTES } from "../core/index.js";
 import {
   checkVersion,
@@ -58,6 +58,16 @@ export interface StateOptions extends DurableOptions {
 }
 
 export type Writes = Record<string, readonly Op[]> | Map<string, readonly Op[]>;
+
+/** A version computed by `StateDB.stage` and not yet committed. */
+export interface Staged {
+  readonly base: Uint8Array;
+  readonly root: Uint8Array;
+  /** Every tree written, in canonical (sorted) order, with its ops. */
+  readonly trees: readonly [string, readonly Op[]][];
+  /** The new root of each tree written. */
+  readonly treeRoots: ReadonlyMap<string, Uint8Array>;
+}
 
 export interface StateStats {
   height: number;
@@ -315,6 +325,71 @@ export class StateDB {
     this.log({ kind: "commit", target: { height }, base, root, trees: trees as [string, Op[]][] });
     this.maybeCheckpoint();
     return root;
+  }
+
+  /**
+   * Computes, without logging anything, the version that applying `writes`
+   * to `base` gives: speculative execution. `derive`, when given, is called
+   * with the new roots of the trees in `writes` and returns more writes, to
+   * trees not already written (the executor puts storage roots into account
+   * records this way). The result can be committed with `commitStaged` while
+   * `base` is still the head, or dropped: its nodes sit in L0 and are
+   * collected by GC when nothing refers to them. Costs: the tree updates of a
+   * commit, no I/O.
+   */
+  stage(base: Uint8Array, writes: Writes, derive?: (roots: ReadonlyMap<string, Uint8Array>) => Writes): Staged {
+    this.open_();
+    checkRootArg(base);
+    const first = writesList(writes);
+    const roots = new Map<string, Uint8Array>();
+    const forestOps: Op[] = [];
+    const applyList = (list: readonly [string, readonly Op[]][]): void => {
+      for (const [name, ops] of list) {
+        const key = utf8(name);
+        const cur = this.map.get(base, key) ?? EMPTY_ROOT;
+        const next = ops.length === 0 ? cur : this.map.update(cur, ops);
+        roots.set(name, next);
+        forestOps.push({ key, value: isEmptyRoot(next) ? null : next });
+      }
+    };
+    applyList(first);
+    let trees = first;
+    if (derive !== undefined) {
+      const more = writesList(derive(roots));
+      for (const [name] of more) {
+        if (roots.has(name)) throw new HeliosError("INVALID_ARGUMENT", { tree: name }, "derive wrote a tree twice");
+      }
+      applyList(more);
+      trees = [...first, ...more].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    }
+    forestOps.sort((a, b) => compareBytes(a.key, b.key));
+    const root = forestOps.length === 0 ? base : this.map.update(base, forestOps);
+    return Object.freeze({ base: base.slice(), root, trees, treeRoots: roots });
+  }
+
+  /**
+   * Commits a staged version as the next height. Its base must be the head
+   * (else HEIGHT_OUT_OF_ORDER with `context.reason`). The log record is the
+   * same as `commit`'s, so recovery replays it identically. Durable when it
+   * returns.
+   */
+  commitStaged(height: number, staged: Staged): Uint8Array {
+    this.open_();
+    if (!Number.isSafeInteger(height) || height !== this.state.head + 1) {
+      throw new HeliosError("HEIGHT_OUT_OF_ORDER", { height, head: this.state.head });
+    }
+    if (!equalBytes(staged.base, this.headRoot())) {
+      throw new HeliosError("HEIGHT_OUT_OF_ORDER", { height, head: this.state.head, reason: "staged on another base" });
+    }
+    this.log({
+      kind: "commit",
+      target: { height },
+      base: staged.base,
+      root: staged.root,
+      trees: staged.trees as [string, Op[]][],
+    });
+    this.maybeCheckpoint();
+    return staged.root;
   }
 
   /** Commits `writes` on top of ref `name` and moves the ref to the result. Durable when it returns. */

@@ -10,8 +10,8 @@ import { fileURLToPath } from "node:url";
 
 const cli = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
-test("helios demo builds, forks, proves and diffs, and says so", () => {
-  const r = spawnSync(process.execPath, [cli, "demo", "3000"], { encoding: "utf8" });
+test("helios demo map builds, forks, proves and diffs, and says so", () => {
+  const r = spawnSync(process.execPath, [cli, "demo", "map", "3000"], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   const out = r.stdout;
   assert.match(out, /1\. Build: 3,000 accounts/);
@@ -34,7 +34,7 @@ test("helios demo builds, forks, proves and diffs, and says so", () => {
 
 test("a bad account count exits 2 and says what is allowed", () => {
   for (const bad of ["12", "abc", "1e99"]) {
-    const r = spawnSync(process.execPath, [cli, "demo", bad], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [cli, "demo", "map", bad], { encoding: "utf8" });
     assert.equal(r.status, 2, bad);
     assert.match(r.stderr, /account count must be an integer from 1,010/);
   }

@@ -452,7 +452,7 @@ describe("helios snapshot", { concurrency: true }, () => {
   });
 
   test("the demo's snapshot tour exports, imports and matches the root", async () => {
-    const r = await node([CLI, "demo", "3000"]);
+    const r = await node([CLI, "demo", "map", "3000"]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /7\. Snapshots: export height 9 to (\S+), import it into a second store/);
     assert.match(r.stdout, /snapshot at height 9: a ref to its root, nothing copied/);
