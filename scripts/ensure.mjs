@@ -23,4 +23,5 @@ const newestNative = ["native/blake3/blake3_kernel.c", "native/blake3/binding.c"
   .filter((f) => existsSync(f))
   .reduce((m, f) => Math.max(m, statSync(f).mtimeMs), 0);
 if (!existsSync(addon) || statSync(addon).mtimeMs < newestNative) run("npm run --silent build:native");
+run("node scripts/build-contracts.mjs");
 run("npx tsc -p tsconfig.json");
