@@ -12,3 +12,5 @@ export {
   type GcProgress,
 } from "./store/index.js";
 export * from "./snapshot/index.js";
+export * from "./exec/index.js";
+export * from "./node/index.js";

@@ -48,13 +48,19 @@ export interface CheckedTx {
 
 /** Stateless checks of one transaction's bytes (steps 1); throws the TX_* code. */
 export function checkTx(bytes: Uint8Array, ctx: ExecContext): CheckedTx {
+  // the size check comes first (before hashing an oversize input)
+  if (bytes instanceof Uint8Array && bytes.length > ctx.config.maxTxBytes) {
+    throw new HeliosError("TX_OVERSIZE", { size: bytes.length, max: ctx.config.maxTxBytes });
+  }
+  const h = bytes instanceof Uint8Array ? txHash(bytes) : undefined;
   const tx = checkTxStateless(bytes, {
     chainId: ctx.config.chainId,
     maxTxBytes: ctx.config.maxTxBytes,
     blockGasLimit: ctx.config.blockGasLimit,
     ...(ctx.sigCache ? { sigCache: ctx.sigCache } : {}),
+    ...(h ? { hash: h } : {}),
   });
-  return { tx, hash: txHash(bytes), bytes };
+  return { tx, hash: h as Uint8Array, bytes };
 }
 
 /** Stateful checks (step 2) against the overlay; throws the TX_* code. `gap` allows nonces ahead (admission). */

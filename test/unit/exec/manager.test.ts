@@ -5,12 +5,27 @@
  * roots, and two stores with different cache sizes agree byte for byte.
  */
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { bytesToHex, type ErrorCode, isHeliosError } from "../../../src/core/index.js";
-import { encodeBlock, encodeReceipt } from "../../../src/exec/block.js";
+import { encodeBlock, encodeReceipt, merkleRoot } from "../../../src/exec/block.js";
+import { contractAddress, storageTreeName } from "../../../src/exec/world.js";
+import { loadConfig } from "../../../src/node/config.js";
 import { StateManager } from "../../../src/exec/manager.js";
-import { encodeTx, signTx } from "../../../src/exec/tx.js";
-import { CHAIN_ID, keys, makeBlock, PROPOSER, sign, transfer } from "../../support/chain.js";
+import { decodeTx, encodeTx, intrinsicGas, keyPairFromSeed, signTx, txHash } from "../../../src/exec/tx.js";
+import {
+  CHAIN_ID,
+  call,
+  deploy,
+  keys,
+  makeBlock,
+  PROPOSER,
+  readU128le,
+  sign,
+  transfer,
+  u128le,
+} from "../../support/chain.js";
 import { rmDir, tmpDir } from "../../support/tmp.js";
 
 const K = keys(6);
@@ -317,6 +332,168 @@ test("E17: rollback then re-execution reproduces the same roots, also after reop
       m.commit(h);
     }
     assert.deepEqual(first.roots, again.roots);
+  } finally {
+    await m.close();
+    rmDir(dir);
+  }
+});
+
+test("E8/E9: out of gas everywhere: a token transfer at every gas limit from the intrinsic gas up to what it needs", async () => {
+  const dir = tmpDir("mgr-oog");
+  const m = open(dir);
+  try {
+    const code = new Uint8Array(readFileSync(new URL("../../../../build/contracts/token.wasm", import.meta.url)));
+    const dep = m.executeBlock(makeBlock(m, [deploy(alice, code, u128le(1_000n), 0, 600_000)]));
+    assert.equal(dep.receipts[0]?.status, "ok");
+    m.commit(1);
+    const token = dep.receipts[0]?.contract as Uint8Array;
+    const args = new Uint8Array([...bob.publicKey, ...u128le(7n)]);
+    const root = bytesToHex(m.stateRoot());
+    const full = m.executeTx(call(alice, token, "transfer", args, 1, 300_000));
+    assert.equal(full.status, "ok");
+    const needed = full.gasUsed;
+    const intrinsic = intrinsicGas(decodeTx(call(alice, token, "transfer", args, 1, needed)));
+    let oog = 0;
+    for (let limit = intrinsic; limit <= needed + 3; limit++) {
+      const r = m.executeTx(call(alice, token, "transfer", args, 1, limit));
+      if (limit >= needed) {
+        assert.equal(r.status, "ok", `limit ${limit}`);
+        assert.equal(r.gasUsed, needed, `limit ${limit}`);
+        assert.equal(r.events.length, 1);
+      } else {
+        assert.equal(r.status, "OUT_OF_GAS", `limit ${limit}`);
+        assert.equal(r.gasUsed, limit, `an out-of-gas run is charged all its gas (limit ${limit})`);
+        assert.equal(r.events.length, 0, "a failed run emits nothing");
+        oog++;
+      }
+    }
+    assert.equal(oog, needed - intrinsic);
+    // a block mixing the failing and the succeeding run: the failure reverts only itself
+    const b = m.executeBlock(
+      makeBlock(m, [
+        call(alice, token, "transfer", args, 1, needed - 1),
+        call(alice, token, "transfer", args, 2, needed),
+      ]),
+    );
+    assert.deepEqual(
+      b.receipts.map((r) => r.status),
+      ["OUT_OF_GAS", "ok"],
+    );
+    m.commit(2);
+    assert.equal(readU128le(m.storage(token, new Uint8Array([0x62, ...bob.publicKey])) ?? new Uint8Array(16)), 7n);
+    assert.notEqual(bytesToHex(m.stateRoot()), root);
+  } finally {
+    await m.close();
+    rmDir(dir);
+  }
+});
+
+test("docs/api.md: the first chain does what the guide says (transfer, deploy, call, estimateGas, loadConfig)", async () => {
+  const dir = tmpDir("mgr-doc");
+  const m = StateManager.open(dir, { create: true, config: { chainId: 1 } });
+  try {
+    const alice = keyPairFromSeed(new Uint8Array(32).fill(1));
+    const bob = keyPairFromSeed(new Uint8Array(32).fill(2));
+    m.genesis([{ address: alice.publicKey, balance: 10n ** 18n }]);
+    const blockOf = (txs: Uint8Array[]) => ({
+      header: {
+        height: m.committedHeight + 1,
+        timeMs: 1_700_000_000_000,
+        gasLimit: m.config.blockGasLimit,
+        parentRoot: m.stateRoot(),
+        proposer: alice.publicKey,
+        txRoot: merkleRoot(txs.map((t) => txHash(t))),
+      },
+      txs,
+    });
+    const tx = encodeTx(
+      signTx(
+        {
+          kind: "transfer",
+          chainId: 1,
+          nonce: 0,
+          gasLimit: 5_000,
+          fee: 1n,
+          from: alice.publicKey,
+          to: bob.publicKey,
+          value: 1_000n,
+        },
+        alice,
+      ),
+    );
+    m.validateTx(tx);
+    const executed = m.executeBlock(blockOf([tx]));
+    assert.equal(executed.receipts[0]?.status, "ok");
+    m.commit(executed.height);
+    assert.equal(m.account(bob.publicKey)?.balance, 1000n);
+    const code = new Uint8Array(readFileSync(new URL("../../../../build/contracts/token.wasm", import.meta.url)));
+    const deployTx = encodeTx(
+      signTx(
+        {
+          kind: "deploy",
+          chainId: 1,
+          nonce: 1,
+          gasLimit: 1_000_000,
+          fee: 1n,
+          from: alice.publicKey,
+          value: 0n,
+          code,
+          args: u128le(1_000_000n),
+        },
+        alice,
+      ),
+    );
+    const d = m.executeBlock(blockOf([deployTx]));
+    m.commit(d.height);
+    const token = contractAddress(alice.publicKey, 1);
+    assert.deepEqual(d.receipts[0]?.contract, token);
+    const acct = m.account(token);
+    assert.ok(acct?.codeHash && acct.storageRoot, "a contract account has a code hash and a storage root");
+    const args = new Uint8Array([...bob.publicKey, ...u128le(10n)]);
+    const est = m.estimateGas({
+      kind: "call",
+      chainId: 1,
+      nonce: 2,
+      from: alice.publicKey,
+      value: 0n,
+      to: token,
+      method: "transfer",
+      args,
+    });
+    assert.equal(est.status, "ok");
+    const callTx = encodeTx(
+      signTx(
+        {
+          kind: "call",
+          chainId: 1,
+          nonce: 2,
+          gasLimit: est.gasUsed,
+          fee: 1n,
+          from: alice.publicKey,
+          value: 0n,
+          to: token,
+          method: "transfer",
+          args,
+        },
+        alice,
+      ),
+    );
+    const c = m.executeBlock(blockOf([callTx]));
+    assert.equal(c.receipts[0]?.status, "ok", "the estimate is enough gas");
+    assert.equal(c.receipts[0]?.gasUsed, est.gasUsed);
+    m.commit(c.height);
+    // the account's storage root is the root of the contract's storage tree, and it moved with the call
+    const after = m.account(token);
+    assert.notDeepEqual(after?.storageRoot, acct.storageRoot);
+    assert.deepEqual(after?.storageRoot, m.db.treeRoot(storageTreeName(token)));
+    // config from a file
+    const cfg = path.join(dir, "helios.json");
+    writeFileSync(cfg, JSON.stringify({ chainId: 9, vm: { maxCallDepth: 8 } }));
+    assert.equal(loadConfig(cfg).vm.maxCallDepth, 8);
+    assert.throws(
+      () => loadConfig(path.join(dir, "missing.json")),
+      (e: unknown) => isHeliosError(e, "CONFIG_INVALID"),
+    );
   } finally {
     await m.close();
     rmDir(dir);
