@@ -100,6 +100,8 @@ export const ERROR_CODES = {
   VM_MODULE_INVALID:
     "The WASM module is malformed or uses a forbidden feature (floats, SIMD, threads, too many pages). Rebuild it for the Helios VM.",
   CONFIG_INVALID: "The configuration has an unknown field or a value out of range. Fix the config file.",
+  VERIFIER_CLOSED: "The signature verifier pool is closed. Create a new pool.",
+  VERIFIER_FAILED: "A signature verifier thread died. Its batch was not verified; close the pool and create a new one.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

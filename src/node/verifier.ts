@@ -89,7 +89,7 @@ export class VerifierPool {
       worker.on("error", (e) => this.fail(e));
       worker.on("exit", (code) => {
         this.alive--;
-        if (!this.closed) this.fail(new Error(`a verifier thread exited unexpectedly (code ${code})`));
+        if (!this.closed) this.fail(new HeliosError("VERIFIER_FAILED", { exitCode: code }));
       });
       this.pool.push(thread);
     }
@@ -105,7 +105,7 @@ export class VerifierPool {
    * Bytes that do not decode are false. Hashes that verify are added to the SigCache.
    */
   verifyBatch(txs: readonly Uint8Array[]): Promise<boolean[]> {
-    if (this.closed) return Promise.reject(new HeliosError("INVALID_ARGUMENT", {}, "the VerifierPool is closed"));
+    if (this.closed) return Promise.reject(new HeliosError("VERIFIER_CLOSED"));
     const n = txs.length;
     if (n === 0) return Promise.resolve([]);
     let total = 0;
@@ -167,7 +167,7 @@ export class VerifierPool {
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      this.rejectAll(new HeliosError("INVALID_ARGUMENT", {}, "the VerifierPool was closed during the batch"));
+      this.rejectAll(new HeliosError("VERIFIER_CLOSED", {}, "closed during the batch"));
     }
     await Promise.all(this.pool.map((t) => t.worker.terminate()));
   }
@@ -183,7 +183,7 @@ export class VerifierPool {
       const r = Atomics.load(job.results, i);
       out[i] = r === VALID;
       if (r === PENDING) {
-        job.reject(new Error(`verifier: transaction ${i} was never verified`));
+        job.reject(new HeliosError("VERIFIER_FAILED", { index: i }, `transaction ${i} was never verified`));
         return;
       }
     }

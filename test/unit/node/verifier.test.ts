@@ -110,13 +110,13 @@ test("close() ends every thread; later calls and batches in flight are refused",
   const pool = new VerifierPool({ threads: 2 });
   assert.equal(pool.threads, 2);
   assert.equal(pool.liveThreads, 2);
-  const inFlight = assert.rejects(pool.verifyBatch(batch(200, 6).txs), (e) => isHeliosError(e, "INVALID_ARGUMENT"));
+  const inFlight = assert.rejects(pool.verifyBatch(batch(200, 6).txs), (e) => isHeliosError(e, "VERIFIER_CLOSED"));
   await pool.close();
   await inFlight;
   // terminate() resolves once each thread has stopped; the exit events follow on the next turn.
   await new Promise((r) => setImmediate(r));
   assert.equal(pool.liveThreads, 0);
-  await assert.rejects(pool.verifyBatch(batch(1, 7).txs), (e) => isHeliosError(e, "INVALID_ARGUMENT"));
+  await assert.rejects(pool.verifyBatch(batch(1, 7).txs), (e) => isHeliosError(e, "VERIFIER_CLOSED"));
   await pool.close(); // idempotent
 });
 
