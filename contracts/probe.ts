@@ -217,3 +217,11 @@ export function hugeGas(): void {
   const status = callContract(self(), "echo", new Uint8Array(0), U128.zero(), gasLeft() + 1_000_000);
   output(byte(status));
 }
+
+/** Returns the byte at the top of the first page, then sets it: a reused memory must read 0 again (vm.md V37). */
+export function dirty(): void {
+  const at: usize = 65_535;
+  const before = load<u8>(at);
+  store<u8>(at, 0xff);
+  output(byte(before));
+}

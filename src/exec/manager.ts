@@ -35,7 +35,7 @@ import type { NativeContract } from "./native.js";
 import { SigCache } from "./sigcache.js";
 import type { Tx } from "./tx.js";
 import { Vm } from "./vm.js";
-import { prepareModule } from "./wasm/index.js";
+import { type PreparedContract, prepareContract } from "./wasm/index.js";
 import { type Account, checkAddress, storageTreeName, TREE_ACCOUNTS, WorldState } from "./world.js";
 
 export interface StateManagerOptions {
@@ -70,7 +70,7 @@ export class StateManager {
   readonly config: Readonly<StateConfig>;
   readonly sigCache: SigCache;
   private readonly natives: ReadonlyMap<string, NativeContract>;
-  private readonly modules = new Map<string, WebAssembly.Module>();
+  private readonly modules = new Map<string, PreparedContract>();
   /** hex(block hash) → pending execution. */
   private readonly pending = new Map<string, Pending>();
 
@@ -156,7 +156,7 @@ export class StateManager {
 
   // -------------------------------------------------------- transactions
 
-  private loader = (codeHash: Uint8Array, code: Uint8Array): WebAssembly.Module => {
+  private loader = (codeHash: Uint8Array, code: Uint8Array): PreparedContract => {
     const k = bytesToHex(codeHash);
     let m = this.modules.get(k);
     if (m !== undefined) {
@@ -164,7 +164,7 @@ export class StateManager {
       this.modules.set(k, m);
       return m;
     }
-    m = new WebAssembly.Module(prepareModule(code, this.config.vm));
+    m = prepareContract(code, this.config.vm);
     this.modules.set(k, m);
     if (this.modules.size > this.config.moduleCacheEntries) {
       this.modules.delete(this.modules.keys().next().value as string);

@@ -8,6 +8,8 @@
  * Costs: none (types and constants only).
  */
 
+import type { PreparedContract } from "./wasm/index.js";
+
 export const ADDRESS_BYTES = 32;
 export const U128_MAX = (1n << 128n) - 1n;
 
@@ -70,8 +72,12 @@ export interface HostWorld {
   balance(address: Uint8Array): bigint;
   /** Moves `amount` from one account to another; false (and no change) when `from` cannot cover it. */
   transfer(from: Uint8Array, to: Uint8Array, amount: bigint): boolean;
-  /** The prepared (instrumented) module of a contract, or undefined when the address has no code. */
-  module(address: Uint8Array): WebAssembly.Module | undefined;
+  /**
+   * The prepared contract at an address (prepareContract: it imports a pooled
+   * memory), or a module prepared with prepareModule (it has its own memory),
+   * or undefined when the address has no code.
+   */
+  module(address: Uint8Array): PreparedContract | WebAssembly.Module | undefined;
   emit(event: ExecEvent): void;
   mark(): number;
   revertTo(mark: number): void;

@@ -47,7 +47,14 @@ import {
   U128_MAX,
   type VmLimits,
 } from "./types.js";
-import { GAS_GLOBAL, STACK_GLOBAL, STATUS_GLOBAL, STATUS_OUT_OF_GAS, STATUS_STACK_OVERFLOW } from "./wasm/index.js";
+import {
+  GAS_GLOBAL,
+  MEMORY_IMPORT,
+  STACK_GLOBAL,
+  STATUS_GLOBAL,
+  STATUS_OUT_OF_GAS,
+  STATUS_STACK_OVERFLOW,
+} from "./wasm/index.js";
 export { HOST_FUNCTION_TYPES } from "./wasm/index.js";
 
 // ------------------------------------------------------------------ ABI
@@ -195,6 +202,8 @@ class Frame {
   stackGlobal: WebAssembly.Global | null;
   statusGlobal: WebAssembly.Global | null;
   memory: WebAssembly.Memory | null;
+  /** A pooled memory lent to this frame's instance; returned to the pool when the frame ends. */
+  lent: PooledMemory | null;
   view: Uint8Array;
   /** The last host result buffer (storage_get value, nested call output). */
   result: Uint8Array;
@@ -211,6 +220,7 @@ class Frame {
     this.stackGlobal = null;
     this.statusGlobal = null;
     this.memory = null;
+    this.lent = null;
     this.view = EMPTY;
     this.result = EMPTY;
     this.output = EMPTY;
@@ -324,6 +334,51 @@ function abortMessage(frame: Frame, ptr: unknown): string {
   return `abort: ${s}`;
 }
 
+/** A memory lent by the pool, with the limits it was made for. */
+interface PooledMemory extends WebAssembly.Memory {
+  heliosInitial?: number;
+  heliosMaximum?: number;
+}
+
+/**
+ * Zeroed linear memories for prepared contracts, by (initial, maximum)
+ * pages (vm.md V37). Instantiating on an existing memory skips V8's memory
+ * reservation, most of an instance's cost. Determinism: a memory is handed
+ * out only with exactly `initial` pages, all zero, the state a fresh one
+ * would have (the instance then writes its data segments); a memory that
+ * grew is dropped, not reused. Process-wide and bounded.
+ */
+class MemoryPool {
+  private readonly free = new Map<string, PooledMemory[]>();
+  private static readonly PER_SHAPE = 32;
+
+  take(initial: number, maximum: number): PooledMemory {
+    const list = this.free.get(`${initial}/${maximum}`);
+    const m = list?.pop();
+    if (m !== undefined) return m;
+    const fresh: PooledMemory = new WebAssembly.Memory({ initial, maximum });
+    fresh.heliosInitial = initial;
+    fresh.heliosMaximum = maximum;
+    return fresh;
+  }
+
+  give(m: PooledMemory): void {
+    const initial = m.heliosInitial as number;
+    if (m.buffer.byteLength !== initial * 65_536) return; // it grew: a reused one must start at `initial`
+    const key = `${initial}/${m.heliosMaximum as number}`;
+    let list = this.free.get(key);
+    if (list === undefined) {
+      list = [];
+      this.free.set(key, list);
+    }
+    if (list.length >= MemoryPool.PER_SHAPE) return;
+    new Uint8Array(m.buffer).fill(0);
+    list.push(m);
+  }
+}
+
+const MEMORY_POOL = new MemoryPool();
+
 export class Vm {
   readonly world: HostWorld;
   readonly block: Readonly<BlockContext>;
@@ -418,6 +473,11 @@ export class Vm {
       } else {
         throw e;
       }
+    } finally {
+      if (frame.lent !== null) {
+        MEMORY_POOL.give(frame.lent);
+        frame.lent = null;
+      }
     }
     if (status === "ok") return { status, gasUsed: r.gas - frame.gasLeft(), output: frame.output };
     world.revertTo(mark);
@@ -435,14 +495,22 @@ export class Vm {
   }
 
   private runWasm(frame: Frame, r: Invocation): void {
-    const mod = this.world.module(r.address);
-    if (mod === undefined) throw new Halt("NOT_A_CONTRACT", "no code at the address");
+    const code = this.world.module(r.address);
+    if (code === undefined) throw new Halt("NOT_A_CONTRACT", "no code at the address");
     if (r.entry === "call" && !isCallableMethod(r.method)) {
       throw new Halt("NO_SUCH_METHOD", `${JSON.stringify(r.method)} is not a callable method name`);
     }
     let instance: WebAssembly.Instance;
     try {
-      instance = new WebAssembly.Instance(mod, this.imports(frame));
+      const imports = this.imports(frame);
+      if (code instanceof WebAssembly.Module) instance = new WebAssembly.Instance(code, imports);
+      else {
+        // a prepared contract imports its memory: lend it a zeroed one of exactly its limits (vm.md V37)
+        const m = MEMORY_POOL.take(code.memory.initial, code.memory.maximum);
+        frame.lent = m;
+        (imports.helios as WebAssembly.ModuleImports)[MEMORY_IMPORT.name] = m;
+        instance = new WebAssembly.Instance(code.module, imports);
+      }
     } catch (e) {
       // A module that links against an import the host lacks cannot run; it is
       // the contract's fault (deterministically), not the node's.

@@ -28,6 +28,7 @@
 import { compareBytes, concatBytes, HASH_BYTES, hash, HeliosError } from "../core/index.js";
 import { EMPTY_ROOT, type Op } from "../merkle/index.js";
 import { ADDRESS_BYTES, type ExecEvent, type HostWorld, U128_MAX } from "./types.js";
+import type { PreparedContract } from "./wasm/index.js";
 
 export const TREE_ACCOUNTS = "acct";
 export const TREE_CODE = "code";
@@ -93,7 +94,7 @@ export function contractAddress(deployer: Uint8Array, nonce: number): Uint8Array
 export type BaseReader = (tree: string, key: Uint8Array) => Uint8Array | undefined;
 
 /** Prepares and compiles a contract's code (cached by the caller, keyed by code hash). */
-export type ModuleLoader = (codeHash: Uint8Array, code: Uint8Array) => WebAssembly.Module;
+export type ModuleLoader = (codeHash: Uint8Array, code: Uint8Array) => PreparedContract;
 
 const keyOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 
@@ -194,7 +195,7 @@ export class WorldState implements HostWorld {
   }
 
   /** Prepares and compiles code (cached by the loader); throws VM_MODULE_INVALID. */
-  loadModule(codeHash: Uint8Array, code: Uint8Array): WebAssembly.Module {
+  loadModule(codeHash: Uint8Array, code: Uint8Array): PreparedContract {
     return this.load(codeHash, code);
   }
 
@@ -215,7 +216,7 @@ export class WorldState implements HostWorld {
     return true;
   }
 
-  module(address: Uint8Array): WebAssembly.Module | undefined {
+  module(address: Uint8Array): PreparedContract | undefined {
     const a = this.slot(address).acct;
     if (a.codeHash === null) return undefined;
     const code = this.codeOf(a.codeHash);

@@ -16,14 +16,14 @@ import { fileURLToPath } from "node:url";
 import { bytesToHex } from "../../src/core/index.js";
 import type { ExecEvent, HostWorld } from "../../src/exec/types.js";
 import { DEFAULT_VM_LIMITS, type VmLimits } from "../../src/exec/types.js";
-import { prepareModule } from "../../src/exec/wasm/index.js";
+import { type PreparedContract, prepareContract, prepareModule } from "../../src/exec/wasm/index.js";
 
 type Undo = () => void;
 
 export class MemoryWorld implements HostWorld {
   readonly storage = new Map<string, Uint8Array>();
   readonly balances = new Map<string, bigint>();
-  readonly modules = new Map<string, WebAssembly.Module>();
+  readonly modules = new Map<string, WebAssembly.Module | PreparedContract>();
   readonly events: ExecEvent[] = [];
   private readonly journal: Undo[] = [];
 
@@ -66,12 +66,12 @@ export class MemoryWorld implements HostWorld {
     return true;
   }
 
-  module(address: Uint8Array): WebAssembly.Module | undefined {
+  module(address: Uint8Array): WebAssembly.Module | PreparedContract | undefined {
     return this.modules.get(bytesToHex(address));
   }
 
   /** Installs a prepared module at an address (not journaled: code is the executor's business). */
-  install(address: Uint8Array, module: WebAssembly.Module): void {
+  install(address: Uint8Array, module: WebAssembly.Module | PreparedContract): void {
     this.modules.set(bytesToHex(address), module);
   }
 
@@ -190,15 +190,21 @@ export function contractBytes(name: string): Uint8Array {
   return new Uint8Array(readFileSync(file));
 }
 
-const prepared = new Map<string, WebAssembly.Module>();
+const prepared = new Map<string, PreparedContract>();
 
 /** The prepared (validated and instrumented) module of a test contract, compiled once per limits. */
-export function contractModule(name: string, limits: VmLimits = DEFAULT_VM_LIMITS): WebAssembly.Module {
+/** A contract as the chain runs it: prepareContract, so it imports a pooled memory (vm.md V37). */
+export function contractModule(name: string, limits: VmLimits = DEFAULT_VM_LIMITS): PreparedContract {
   const k = `${name}/${JSON.stringify(limits)}`;
   let m = prepared.get(k);
   if (m === undefined) {
-    m = new WebAssembly.Module(prepareModule(contractBytes(name), limits));
+    m = prepareContract(contractBytes(name), limits);
     prepared.set(k, m);
   }
   return m;
+}
+
+/** The same contract prepared with prepareModule: it defines its own memory (a fresh one per instance). */
+export function contractModuleOwnMemory(name: string, limits: VmLimits = DEFAULT_VM_LIMITS): WebAssembly.Module {
+  return new WebAssembly.Module(prepareModule(contractBytes(name), limits));
 }

@@ -21,7 +21,7 @@
 import { assert } from "../../core/index.js";
 import { DEFAULT_VM_LIMITS, type VmLimits } from "../types.js";
 import { ENGINE_LIMITS, parseModule, reject } from "./parse.js";
-import { writeModule } from "./instrument.js";
+import { memoryLimits, writeModule } from "./instrument.js";
 import { validateBody } from "./validate.js";
 
 export {
@@ -42,6 +42,7 @@ export {
 } from "./instrument.js";
 import { HOST_FUNCTION_TYPES, type HostTypes } from "./host.js";
 export { ABORT_TYPE, HOST_FUNCTION_TYPES, type HostTypes } from "./host.js";
+export { MEMORY_IMPORT } from "./instrument.js";
 export { MAX_TABLE_ENTRIES, type WasmRejectReason } from "./parse.js";
 
 /**
@@ -55,6 +56,33 @@ export function prepareModule(
   limits: VmLimits = DEFAULT_VM_LIMITS,
   hostTypes: HostTypes = HOST_FUNCTION_TYPES,
 ): Uint8Array {
+  return prepare(bytes, limits, hostTypes, false).out;
+}
+
+/** A contract ready to instantiate: its compiled module and the memory it imports. */
+export interface PreparedContract {
+  module: WebAssembly.Module;
+  /** Pass a WebAssembly.Memory with exactly these limits as helios.memory (MEMORY_IMPORT). */
+  memory: { initial: number; maximum: number };
+}
+
+/**
+ * prepareModule, then compile, with the module's memory turned into an
+ * import (MEMORY_IMPORT) so the VM can instantiate it on a pooled, zeroed
+ * memory (vm.md V37). The module is the same code as prepareModule's output
+ * except for where its memory comes from.
+ */
+export function prepareContract(bytes: Uint8Array, limits: VmLimits = DEFAULT_VM_LIMITS): PreparedContract {
+  const { out, memory } = prepare(bytes, limits, HOST_FUNCTION_TYPES, true);
+  return { module: new WebAssembly.Module(out), memory };
+}
+
+function prepare(
+  bytes: Uint8Array,
+  limits: VmLimits,
+  hostTypes: HostTypes,
+  importMemory: boolean,
+): { out: Uint8Array; memory: { initial: number; maximum: number } } {
   assert(
     Number.isInteger(limits.maxMemoryPages) &&
       limits.maxMemoryPages >= 0 &&
@@ -72,10 +100,10 @@ export function prepareModule(
   }
   const info = parseModule(bytes, limits.maxMemoryPages, hostTypes);
   const plans = info.bodies.map((body, i) => validateBody(info, info.importedFuncs + i, body, limits.maxLocals));
-  const out = writeModule(info, plans, limits.maxMemoryPages);
+  const out = writeModule(info, plans, limits.maxMemoryPages, importMemory);
   // Defence in depth: the subset is meant to be strictly inside what the engine accepts, so this never
   // fires; if a validator bug ever let something through, the module is refused here rather than at
   // call time.
   if (!WebAssembly.validate(out)) reject("engine", undefined, "the engine rejected the instrumented module");
-  return out;
+  return { out, memory: memoryLimits(info, limits.maxMemoryPages) };
 }

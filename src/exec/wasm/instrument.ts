@@ -269,7 +269,28 @@ function emitBody(w: ByteWriter, info: ModuleInfo, plan: BodyPlan, funcIndex: nu
 }
 
 /** Assembles the output module. */
-export function writeModule(info: ModuleInfo, plans: readonly BodyPlan[], maxMemoryPages: number): Uint8Array {
+/** Where a prepared module imports its memory from when `importMemory` is set (the VM's memory pool). */
+export const MEMORY_IMPORT = Object.freeze({ module: "helios", name: "memory" });
+
+/** The memory limits a prepared module declares: its initial pages, and its maximum clamped to the limit. */
+export function memoryLimits(info: ModuleInfo, maxMemoryPages: number): { initial: number; maximum: number } {
+  const max = info.memoryMaxPages === -1 ? maxMemoryPages : Math.min(info.memoryMaxPages, maxMemoryPages);
+  return { initial: info.memoryMinPages, maximum: max };
+}
+
+/**
+ * Assembles the output module. With `importMemory`, the module's own memory
+ * becomes an import (MEMORY_IMPORT) with the same limits, so the host can
+ * hand it a pooled, zeroed memory: instantiation then skips V8's memory
+ * reservation, the largest part of its cost. Indices do not move: the one
+ * memory is index 0 either way, and function indices count function imports only.
+ */
+export function writeModule(
+  info: ModuleInfo,
+  plans: readonly BodyPlan[],
+  maxMemoryPages: number,
+  importMemory = false,
+): Uint8Array {
   const bytes = info.bytes;
   const base = info.globalTypes.length;
   const g: Injected = { gas: base, stack: base + 1, status: base + 2, scratch32: base + 3, scratch64: base + 4 };
@@ -277,15 +298,29 @@ export function writeModule(info: ModuleInfo, plans: readonly BodyPlan[], maxMem
   const out = new ByteWriter(bytes.length * 2 + 256);
   out.op(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
 
+  const lim = memoryLimits(info, maxMemoryPages);
   for (const id of [1, 2, 3, 4, 5, 6, 7, 9, 12, 10, 11]) {
     const span = info.sections.get(id);
     const c = new ByteWriter(span === undefined ? 64 : span.end - span.start + 64);
-    if (id === 5) {
+    if (id === 2 && importMemory) {
+      // the function imports as they were, then the memory
+      c.u32(info.importedFuncs + 1);
+      if (span !== undefined) {
+        let at = span.start;
+        while ((bytes[at] as number) & 0x80) at++;
+        c.copy(bytes, at + 1, span.end);
+      }
+      c.asciiName(MEMORY_IMPORT.module);
+      c.asciiName(MEMORY_IMPORT.name);
+      c.op(0x02, 0x01);
+      c.u32(lim.initial);
+      c.u32(lim.maximum);
+    } else if (id === 5) {
+      if (importMemory) continue;
       // The one memory, with its maximum clamped to the limit so that growing past it returns -1.
-      const max = info.memoryMaxPages === -1 ? maxMemoryPages : Math.min(info.memoryMaxPages, maxMemoryPages);
       c.op(1, 0x01);
-      c.u32(info.memoryMinPages);
-      c.u32(max);
+      c.u32(lim.initial);
+      c.u32(lim.maximum);
     } else if (id === 6) {
       c.u32(info.globalCount + 5);
       if (info.globalEntries !== undefined) c.copy(bytes, info.globalEntries.start, info.globalEntries.end);

@@ -27,6 +27,7 @@ import {
   addr,
   bytes,
   contractModule,
+  contractModuleOwnMemory,
   decodeU64,
   decodeU128,
   fromText,
@@ -675,4 +676,27 @@ test("the validator refuses host imports the VM does not provide, or with the wr
   const wrong = [module("input_len", [], [I64]), module("gas_left", [], [I32]), module("no_such_host_fn", [], [])];
   // A wrong result type would make V8 throw a TypeError at the host boundary (a node crash), so each is refused.
   for (const w of wrong) assert.ok(refused(w));
+});
+
+test("V37: a pooled memory is lent zeroed and at its initial size: results equal a fresh memory's, call after call", () => {
+  const pooled = setup();
+  const fresh = setup();
+  fresh.world.install(PROBE, contractModuleOwnMemory("probe"));
+  fresh.world.install(PROBE2, contractModuleOwnMemory("probe"));
+  fresh.world.commit();
+  for (let i = 0; i < 5; i++) {
+    // dirty() reads the last byte of the first page and then sets it: every call must read 0
+    const a = call(pooled, PROBE, "dirty");
+    const b = call(fresh, PROBE, "dirty");
+    assert.deepEqual(ok(a), new Uint8Array([0]), `pooled call ${i} saw a previous call's memory`);
+    assert.deepEqual(a, b);
+    // nested: the callee's instance gets its own memory while the caller's is in use
+    const n1 = call(pooled, PROBE, "nest", u32(3));
+    const n2 = call(fresh, PROBE, "nest", u32(3));
+    assert.deepEqual(n1, n2);
+    // memory growth: a grown memory is dropped, and the next call still starts at the initial size
+    const g1 = call(pooled, PROBE, "fill", u32(50));
+    const g2 = call(fresh, PROBE, "fill", u32(50));
+    assert.deepEqual(g1, g2);
+  }
 });
