@@ -69,7 +69,8 @@ const INT_FIELDS: Record<string, Range> = {
 };
 const VM_FIELDS: Record<keyof VmLimits, Range> = {
   maxMemoryPages: [1, 1024],
-  maxStackUnits: [64, 1 << 20],
+  // above ~120K units V8's own stack could overflow first (vm.md V33): the cap keeps 2× headroom
+  maxStackUnits: [64, 65_536],
   maxCallDepth: [1, 256],
   maxModuleBytes: [64, 16 * 1024 * 1024],
   maxLocals: [1, 50_000],
@@ -92,7 +93,7 @@ export function resolveConfig(partial: unknown = {}): Readonly<StateConfig> {
   const p = partial as Record<string, unknown>;
   const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
   for (const [k, v] of Object.entries(p)) {
-    if (k in INT_FIELDS) out[k] = int(k, v, INT_FIELDS[k] as Range);
+    if (Object.hasOwn(INT_FIELDS, k)) out[k] = int(k, v, INT_FIELDS[k] as Range);
     else if (k === "parallelExecution") {
       if (typeof v !== "boolean") bad(k, "a boolean");
       if (v) bad(k, "parallel execution is not built in this release (docs/api.md); use false");
@@ -101,7 +102,7 @@ export function resolveConfig(partial: unknown = {}): Readonly<StateConfig> {
       if (v === null || typeof v !== "object" || Array.isArray(v)) bad("vm", "an object");
       const vm: Record<string, number> = { ...DEFAULT_VM_LIMITS };
       for (const [vk, vv] of Object.entries(v as Record<string, unknown>)) {
-        const r = VM_FIELDS[vk as keyof VmLimits];
+        const r = Object.hasOwn(VM_FIELDS, vk) ? VM_FIELDS[vk as keyof VmLimits] : undefined;
         if (r === undefined) bad(`vm.${vk}`, "unknown field");
         vm[vk] = int(`vm.${vk}`, vv, r);
       }

@@ -25,8 +25,9 @@
  * Costs: a transfer is a few Map operations and bigint additions; a call
  * adds one WASM instantiation plus metered execution.
  */
-import { HeliosError, hash, isHeliosError } from "../core/index.js";
-import type { BlockHeader, Receipt } from "./block.js";
+import { bytesToHex, equalBytes, HeliosError, hash, isHeliosError } from "../core/index.js";
+import { type BlockHeader, merkleRoot, type Receipt } from "./block.js";
+import { DecodeError } from "./codec.js";
 import type { StateConfig } from "./config.js";
 import type { SigCache } from "./sigcache.js";
 import { checkTxStateless, intrinsicGas, type Tx, txHash } from "./tx.js";
@@ -141,46 +142,79 @@ export function applyTx(world: WorldState, vm: Vm, header: BlockHeader, tx: Tx):
 const EMPTY = new Uint8Array(0);
 
 /**
- * Executes a block's transactions on `world`. Throws BLOCK_INVALID (and the
- * caller drops the overlay) when a transaction fails its checks or the gas
- * limits add up to more than the block's; otherwise returns the receipts.
+ * A transaction's own failure (a TX_* code, or its bytes not decoding) makes
+ * the block invalid; anything else (a damaged store, an I/O error, a bug) is
+ * this node's problem and is rethrown as it is, so a node never blames the
+ * proposer for its own fault.
+ */
+export function asBlockInvalid(e: unknown, index: number): unknown {
+  if (isHeliosError(e) && (e.code.startsWith("TX_") || e instanceof DecodeError)) {
+    return new HeliosError("BLOCK_INVALID", { index, cause: e.code, ...e.context }, `transaction ${index}: ${e.code}`);
+  }
+  return e;
+}
+
+/**
+ * The checks of a block's transactions that need no state (E16), run before
+ * any of them executes, so a proposer cannot make nodes execute a block that
+ * fails on its transactions' bytes: the stateless checks and signatures, the
+ * sum of the gas limits against the header's gas limit, and txRoot.
+ */
+export function checkBlockTxs(header: BlockHeader, txs: readonly Uint8Array[], ctx: ExecContext): CheckedTx[] {
+  const out: CheckedTx[] = [];
+  let gasLimits = 0;
+  for (let i = 0; i < txs.length; i++) {
+    let c: CheckedTx;
+    try {
+      c = checkTx(txs[i] as Uint8Array, ctx);
+    } catch (e) {
+      throw asBlockInvalid(e, i);
+    }
+    gasLimits += c.tx.gasLimit;
+    if (gasLimits > header.gasLimit) {
+      throw new HeliosError("BLOCK_INVALID", {
+        index: i,
+        reason: "gas limits",
+        gasLimits,
+        blockGasLimit: header.gasLimit,
+      });
+    }
+    out.push(c);
+  }
+  const txRoot = merkleRoot(out.map((c) => c.hash));
+  if (!equalBytes(txRoot, header.txRoot)) {
+    throw new HeliosError("BLOCK_INVALID", {
+      reason: "txRoot",
+      expected: bytesToHex(header.txRoot),
+      computed: bytesToHex(txRoot),
+    });
+  }
+  return out;
+}
+
+/**
+ * Executes checked transactions (checkBlockTxs) on `world`, in order, with
+ * the stateful checks (E5 step 2). Throws BLOCK_INVALID (the caller drops
+ * the overlay) when one fails them; otherwise returns the receipts.
  */
 export function executeTxs(
   world: WorldState,
   vm: Vm,
   header: BlockHeader,
-  txs: readonly (Uint8Array | CheckedTx)[],
-  ctx: ExecContext,
-): { receipts: Receipt[]; gasUsed: number; txHashes: Uint8Array[] } {
+  txs: readonly CheckedTx[],
+): { receipts: Receipt[]; gasUsed: number } {
   const receipts: Receipt[] = [];
-  const txHashes: Uint8Array[] = [];
-  let gasLimits = 0;
   let gasUsed = 0;
   for (let i = 0; i < txs.length; i++) {
-    const item = txs[i] as Uint8Array | CheckedTx;
-    let c: CheckedTx;
+    const c = txs[i] as CheckedTx;
     try {
-      c = item instanceof Uint8Array ? checkTx(item, ctx) : item;
-      gasLimits += c.tx.gasLimit;
-      if (gasLimits > header.gasLimit) {
-        throw new HeliosError("BLOCK_INVALID", { index: i, gasLimits, blockGasLimit: header.gasLimit });
-      }
       checkTxState(world, c.tx);
     } catch (e) {
-      if (isHeliosError(e, "BLOCK_INVALID")) throw e;
-      if (isHeliosError(e)) {
-        throw new HeliosError(
-          "BLOCK_INVALID",
-          { index: i, cause: e.code, ...e.context },
-          `transaction ${i}: ${e.code}`,
-        );
-      }
-      throw e;
+      throw asBlockInvalid(e, i);
     }
     const r = applyTx(world, vm, header, c.tx);
     gasUsed += r.gasUsed;
     receipts.push(r);
-    txHashes.push(c.hash);
   }
-  return { receipts, gasUsed, txHashes };
+  return { receipts, gasUsed };
 }

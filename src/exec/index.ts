@@ -20,7 +20,15 @@ export {
 } from "./block.js";
 export { ByteReader, ByteWriter, DecodeError } from "./codec.js";
 export { DEFAULT_CONFIG, parseConfig, resolveConfig, type StateConfig } from "./config.js";
-export { applyTx, type CheckedTx, checkTx, checkTxState, executeTxs } from "./executor.js";
+export {
+  applyTx,
+  asBlockInvalid,
+  type CheckedTx,
+  checkBlockTxs,
+  checkTx,
+  checkTxState,
+  executeTxs,
+} from "./executor.js";
 export {
   codeHashOf,
   createStateManager,

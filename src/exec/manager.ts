@@ -30,12 +30,13 @@ import {
 } from "../snapshot/index.js";
 import { type Block, blockHash, decodeBlock, encodeReceipt, merkleRoot, type Receipt } from "./block.js";
 import { resolveConfig, type StateConfig } from "./config.js";
-import { applyTx, type CheckedTx, checkTx, checkTxState, executeTxs } from "./executor.js";
+import { applyTx, type CheckedTx, checkBlockTxs, checkTx, checkTxState, executeTxs } from "./executor.js";
 import type { NativeContract } from "./native.js";
 import { SigCache } from "./sigcache.js";
 import type { Tx } from "./tx.js";
 import { Vm } from "./vm.js";
 import { type PreparedContract, prepareContract } from "./wasm/index.js";
+import { U128_MAX } from "./types.js";
 import { type Account, checkAddress, storageTreeName, TREE_ACCOUNTS, WorldState } from "./world.js";
 
 export interface StateManagerOptions {
@@ -95,7 +96,7 @@ export class StateManager {
   }
 
   async close(): Promise<void> {
-    this.pending.clear();
+    this.dropAll();
     await this.db.close();
   }
 
@@ -144,8 +145,22 @@ export class StateManager {
     if (this.db.height !== 0 || !isEmptyRoot(this.db.root)) {
       throw new HeliosError("INVALID_ARGUMENT", { height: this.db.height }, "genesis needs an empty chain");
     }
+    let total = 0n;
+    for (const a of alloc) {
+      checkAddress(a.address);
+      if (typeof a.balance !== "bigint" || a.balance < 0n) {
+        throw new HeliosError("INVALID_ARGUMENT", {}, "a genesis balance is a bigint ≥ 0");
+      }
+      total += a.balance;
+    }
+    if (total > U128_MAX)
+      throw new HeliosError(
+        "INVALID_ARGUMENT",
+        { total: total.toString() },
+        "genesis balances add up to more than u128",
+      );
     const world = this.world(this.db.root);
-    for (const a of alloc) world.credit(checkAddress(a.address), a.balance);
+    for (const a of alloc) world.credit(a.address, a.balance);
     const w = world.writes();
     const staged = this.db.stage(this.db.root, w.first, w.derive);
     this.db.setRef("genesis", this.db.root);
@@ -276,19 +291,9 @@ export class StateManager {
         max: this.config.blockGasLimit,
       });
     }
+    const checked = checkBlockTxs(h, block.txs, { config: this.config, sigCache: this.sigCache });
     const world = this.world(base);
-    const { receipts, gasUsed, txHashes } = executeTxs(world, this.vm(world, h.height, h.timeMs), h, block.txs, {
-      config: this.config,
-      sigCache: this.sigCache,
-    });
-    const txRoot = merkleRoot(txHashes);
-    if (!equalBytes(txRoot, h.txRoot)) {
-      throw new HeliosError("BLOCK_INVALID", {
-        reason: "txRoot",
-        expected: bytesToHex(h.txRoot),
-        computed: bytesToHex(txRoot),
-      });
-    }
+    const { receipts, gasUsed } = executeTxs(world, this.vm(world, h.height, h.timeMs), h, checked);
     const receiptsRoot = merkleRoot(receipts.map(encodeReceipt));
     const w = world.writes();
     const staged = this.db.stage(base, w.first, w.derive);
@@ -297,6 +302,7 @@ export class StateManager {
       ["receiptsRoot", h.receiptsRoot, receiptsRoot],
     ] as const) {
       if (expected !== undefined && !equalBytes(expected, computed)) {
+        staged.release();
         throw new HeliosError("BLOCK_ROOT_MISMATCH", {
           height: h.height,
           root: what,
@@ -308,8 +314,8 @@ export class StateManager {
     const executed: ExecutedBlock = {
       hash: blockHash(h),
       height: h.height,
-      parentRoot: base,
-      stateRoot: staged.root,
+      parentRoot: base.slice(),
+      stateRoot: staged.root.slice(),
       receiptsRoot,
       receipts,
       gasUsed,
@@ -326,7 +332,8 @@ export class StateManager {
   /**
    * Commits the pending block at `height` (the next height; `blockHash`
    * picks one when competing blocks are pending). Durable when it returns.
-   * Pending blocks that conflict with it are dropped.
+   * Every other pending block at or below `height` is dropped, and so is
+   * every pending block that does not build on the committed one.
    */
   commit(height: number, hashOf?: Uint8Array): Uint8Array {
     const candidates = [...this.pending.entries()].filter(
@@ -341,19 +348,21 @@ export class StateManager {
     const [key, p] = candidates[0] as [string, Pending];
     const root = this.db.commitStaged(height, p.staged);
     this.pending.delete(key);
-    // keep only pending blocks that build (directly or through others) on the new head
-    const kept = new Set<string>([bytesToHex(root)]);
+    // keep the pending blocks above `height` that build, through pending blocks of increasing height, on the new head
+    const reach = new Map<string, number>([[bytesToHex(root), height]]);
+    const alive = new Set<string>();
     for (let grew = true; grew; ) {
       grew = false;
-      for (const q of this.pending.values()) {
-        const out = bytesToHex(q.block.stateRoot);
-        if (!kept.has(out) && kept.has(bytesToHex(q.block.parentRoot))) {
-          kept.add(out);
+      for (const [k, q] of this.pending) {
+        if (alive.has(k) || q.block.height <= height) continue;
+        if (reach.get(bytesToHex(q.block.parentRoot)) === q.block.height - 1) {
+          alive.add(k);
+          reach.set(bytesToHex(q.block.stateRoot), q.block.height);
           grew = true;
         }
       }
     }
-    for (const [k, q] of this.pending) if (!kept.has(bytesToHex(q.block.parentRoot))) this.pending.delete(k);
+    for (const k of [...this.pending.keys()]) if (!alive.has(k)) this.drop(k);
     const every = this.config.snapshotInterval;
     if (every > 0 && height % every === 0) {
       createSnapshot(this.db, height, { sync: false });
@@ -362,23 +371,43 @@ export class StateManager {
     return root;
   }
 
-  /** Drops a pending block (by hash) and everything built on it; or, with no hash, every pending block. */
+  /** Forgets a pending block and lets GC collect its staged version. */
+  private drop(key: string): void {
+    const p = this.pending.get(key);
+    if (p === undefined) return;
+    this.pending.delete(key);
+    p.staged.release();
+  }
+
+  private dropAll(): void {
+    for (const k of [...this.pending.keys()]) this.drop(k);
+  }
+
+  /**
+   * Drops a pending block (by hash) and the pending blocks that can only
+   * build on it; or, with no hash, every pending block. A block whose parent
+   * state is also the result of another pending block at the same height
+   * (blocks that changed nothing) keeps building on that one.
+   */
   discard(hashOf?: Uint8Array): void {
     if (hashOf === undefined) {
-      this.pending.clear();
+      this.dropAll();
       return;
     }
     const k = bytesToHex(hashOf);
     const p = this.pending.get(k);
     if (p === undefined) throw new HeliosError("EXEC_NOT_PENDING", { hash: k });
-    this.pending.delete(k);
-    const dropped = new Set([bytesToHex(p.block.stateRoot)]);
+    this.drop(k);
     for (let changed = true; changed; ) {
       changed = false;
       for (const [qk, q] of this.pending) {
-        if (dropped.has(bytesToHex(q.block.parentRoot))) {
-          dropped.add(bytesToHex(q.block.stateRoot));
-          this.pending.delete(qk);
+        const parentHeight = q.block.height - 1;
+        if (parentHeight === this.db.height && equalBytes(q.block.parentRoot, this.db.root)) continue;
+        const hasParent = [...this.pending.values()].some(
+          (x) => x.block.height === parentHeight && equalBytes(x.block.stateRoot, q.block.parentRoot),
+        );
+        if (!hasParent) {
+          this.drop(qk);
           changed = true;
         }
       }
@@ -388,7 +417,7 @@ export class StateManager {
   /** Rolls the committed head back to a retained height; pending blocks are dropped. */
   rollback(height: number): void {
     this.db.rollback(height);
-    this.pending.clear();
+    this.dropAll();
   }
 
   // ----------------------------------------------------------- snapshots
@@ -399,7 +428,7 @@ export class StateManager {
 
   /** Makes a snapshot's state the committed head (rollback when retained, else adopt); pending blocks are dropped. */
   restoreSnapshot(height: number): SnapshotInfo {
-    this.pending.clear();
+    this.dropAll();
     return restoreSnapshot(this.db, height);
   }
 

@@ -63,6 +63,12 @@ export { HOST_FUNCTION_TYPES } from "./wasm/index.js";
 export const HOST_GAS = Object.freeze({
   /** Every invocation: instantiating the module (or entering a native) and moving its value. */
   invoke: 1_000,
+  /**
+   * Per byte of the contract's code, on every invocation, cache hit or not
+   * (gas must not depend on a node's cache): a miss prepares and compiles the
+   * code, about 100 ns per byte (docs/contracts.md).
+   */
+  codeLoadPerByte: 10,
   /** Every host function call, on top of its own cost. */
   base: 40,
   /** Per byte copied between contract memory and the host (input, result, ret, revert, call args). */
@@ -500,6 +506,7 @@ export class Vm {
     if (r.entry === "call" && !isCallableMethod(r.method)) {
       throw new Halt("NO_SUCH_METHOD", `${JSON.stringify(r.method)} is not a callable method name`);
     }
+    if (!(code instanceof WebAssembly.Module)) frame.charge(HOST_GAS.codeLoadPerByte * code.codeBytes);
     let instance: WebAssembly.Instance;
     try {
       const imports = this.imports(frame);
@@ -546,6 +553,10 @@ export class Vm {
       throw new Halt("NO_SUCH_METHOD", `the contract exports no method ${JSON.stringify(r.method)} of type () -> ()`);
     }
     const start = Object.hasOwn(ex, START_EXPORT) ? ex[START_EXPORT] : undefined;
+    if (start !== undefined && (typeof start !== "function" || start.length !== 0)) {
+      // a _start that takes parameters would make V8 throw a TypeError converting them (the validator refuses it too)
+      throw new Halt("TRAP", `${START_EXPORT} must be a function of type () -> ()`);
+    }
     if (typeof start === "function") {
       start();
       // The frame of an export the host called stays charged (vm.md V31): reset the units before the next.

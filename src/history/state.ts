@@ -67,6 +67,12 @@ export interface Staged {
   readonly trees: readonly [string, readonly Op[]][];
   /** The new root of each tree written. */
   readonly treeRoots: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Lets GC collect the staged version (if nothing else keeps it). A staged
+   * version is held like a lease from `stage` until `commitStaged` or this;
+   * call it when dropping a version that will not be committed. Idempotent.
+   */
+  readonly release: () => void;
 }
 
 export interface StateStats {
@@ -333,8 +339,9 @@ export class StateDB {
    * with the new roots of the trees in `writes` and returns more writes, to
    * trees not already written (the executor puts storage roots into account
    * records this way). The result can be committed with `commitStaged` while
-   * `base` is still the head, or dropped: its nodes sit in L0 and are
-   * collected by GC when nothing refers to them. Costs: the tree updates of a
+   * `base` is still the head, or dropped with `staged.release()`: until one
+   * of the two, it is held like a lease (GC keeps it); after a release its
+   * nodes are collected when nothing else refers to them. Costs: the tree updates of a
    * commit, no I/O.
    */
   stage(base: Uint8Array, writes: Writes, derive?: (roots: ReadonlyMap<string, Uint8Array>) => Writes): Staged {
@@ -364,7 +371,9 @@ export class StateDB {
     }
     forestOps.sort((a, b) => compareBytes(a.key, b.key));
     const root = forestOps.length === 0 ? base : this.map.update(base, forestOps);
-    return Object.freeze({ base: base.slice(), root, trees, treeRoots: roots });
+    // a staged version is kept from GC (like a lease) until it is committed or released
+    const release = this.hold(root);
+    return Object.freeze({ base: base.slice(), root: root.slice(), trees, treeRoots: roots, release });
   }
 
   /**
@@ -385,11 +394,12 @@ export class StateDB {
       kind: "commit",
       target: { height },
       base: staged.base,
-      root: staged.root,
+      root: staged.root.slice(),
       trees: staged.trees as [string, Op[]][],
     });
+    staged.release();
     this.maybeCheckpoint();
-    return staged.root;
+    return staged.root.slice();
   }
 
   /** Commits `writes` on top of ref `name` and moves the ref to the result. Durable when it returns. */
@@ -453,6 +463,11 @@ export class StateDB {
   lease(root: Uint8Array): () => void {
     this.open_();
     this.requireLive(checkRootArg(root));
+    return this.hold(root);
+  }
+
+  /** A lease without the liveness check: for versions this process just computed (stage). */
+  private hold(root: Uint8Array): () => void {
     const k = bytesToHex(root);
     const l = this.leases.get(k);
     if (l === undefined) this.leases.set(k, { root: root.slice(), count: 1 });

@@ -64,6 +64,8 @@ export interface PreparedContract {
   module: WebAssembly.Module;
   /** Pass a WebAssembly.Memory with exactly these limits as helios.memory (MEMORY_IMPORT). */
   memory: { initial: number; maximum: number };
+  /** The size of the code as deployed (the VM charges per byte on every load). */
+  codeBytes: number;
 }
 
 /**
@@ -74,7 +76,7 @@ export interface PreparedContract {
  */
 export function prepareContract(bytes: Uint8Array, limits: VmLimits = DEFAULT_VM_LIMITS): PreparedContract {
   const { out, memory } = prepare(bytes, limits, HOST_FUNCTION_TYPES, true);
-  return { module: new WebAssembly.Module(out), memory };
+  return { module: new WebAssembly.Module(out), memory, codeBytes: bytes.length };
 }
 
 function prepare(

@@ -63,6 +63,9 @@ const F64 = 0x7c;
 const V128 = 0x7b;
 const FUNCREF = 0x70;
 
+/** Arity limits of the subset (vm.md V2a): a function type has at most 32 parameters and 8 results. */
+export const SUBSET_LIMITS = Object.freeze({ params: 32, results: 8 });
+
 /** V8's implementation limits (wasm-limits.h) that a 512 KiB module could otherwise exceed. */
 export const ENGINE_LIMITS = Object.freeze({
   params: 1000,
@@ -417,8 +420,10 @@ export function parseModule(bytes: Uint8Array, maxMemoryPages: number, hostTypes
             if (form >= 0x4e && form <= 0x5f) reject("unsupported", at, "GC type definitions");
             reject("malformed", at, `bad type form 0x${hex(form)}`);
           }
-          const params = readValTypes(s, ENGINE_LIMITS.params, "parameters");
-          const results = readValTypes(s, ENGINE_LIMITS.results, "results");
+          // the subset's arities are far below V8's (1,000) so that type-checking br_table, call and typed
+          // blocks stays linear in the body's bytes (each costs O(arity) per instruction)
+          const params = readValTypes(s, SUBSET_LIMITS.params, "parameters");
+          const results = readValTypes(s, SUBSET_LIMITS.results, "results");
           info.types.push({ params, results });
         }
         break;

@@ -499,3 +499,115 @@ test("docs/api.md: the first chain does what the guide says (transfer, deploy, c
     rmDir(dir);
   }
 });
+
+test("review: a GC cycle while a block is pending keeps its nodes; the committed head reads after a restart", async () => {
+  const dir = tmpDir("mgr-gc");
+  let m = open(dir);
+  try {
+    const b = m.executeBlock(makeBlock(m, [transfer(alice, bob.publicKey, 12_345n, 0)]));
+    await m.db.checkpoint();
+    await m.db.collect();
+    m.commit(b.height);
+    await m.close();
+    m = open(dir);
+    assert.equal(m.account(bob.publicKey)?.balance, 1_000_000n + 12_345n);
+    assert.ok(m.db.verify().nodes > 0, "the head verifies (verify throws on a missing node)");
+    // a discarded block's version is released and collected
+    const d = m.executeBlock(makeBlock(m, [transfer(alice, bob.publicKey, 1n, 1)]));
+    m.discard(d.hash);
+    await m.db.checkpoint();
+    await m.db.collect();
+    assert.equal(m.db.isLive(d.stateRoot), false);
+  } finally {
+    await m.close();
+    rmDir(dir);
+  }
+});
+
+test("review: pending lineage with blocks that change nothing (equal state roots)", async () => {
+  const dir = tmpDir("mgr-lineage");
+  const m = open(dir);
+  try {
+    const empty = m.executeBlock(makeBlock(m, [], { timeMs: 1 }));
+    const sibling = m.executeBlock(makeBlock(m, [transfer(alice, bob.publicKey, 5n, 0)], { timeMs: 2 }));
+    assert.deepEqual(empty.stateRoot, empty.parentRoot);
+    m.commit(1, empty.hash);
+    // the competing block at the committed height is gone, and nothing can build on it
+    assert.deepEqual(m.pendingBlocks(), []);
+    assert.throws(
+      () => m.executeBlock(makeBlock(m, [transfer(alice, bob.publicKey, 5n, 1)], { parent: sibling })),
+      (e: unknown) => isHeliosError(e, "BLOCK_INVALID") && e.context.reason === "parent",
+    );
+    // two empty siblings: discarding one keeps the other and its child
+    const a = m.executeBlock(makeBlock(m, [], { timeMs: 3 }));
+    const b = m.executeBlock(makeBlock(m, [], { timeMs: 4 }));
+    const c = m.executeBlock(makeBlock(m, [transfer(alice, bob.publicKey, 1n, 0)], { parent: b }));
+    m.discard(a.hash);
+    assert.deepEqual(
+      m
+        .pendingBlocks()
+        .map((p) => bytesToHex(p.hash))
+        .sort(),
+      [bytesToHex(b.hash), bytesToHex(c.hash)].sort(),
+    );
+    m.commit(2, b.hash);
+    assert.deepEqual(m.commit(3), c.stateRoot);
+  } finally {
+    await m.close();
+    rmDir(dir);
+  }
+});
+
+test("review: returned roots are copies (writing into one cannot corrupt the head)", async () => {
+  const dir = tmpDir("mgr-copy");
+  const m = open(dir);
+  try {
+    const b = m.executeBlock(makeBlock(m, [transfer(alice, bob.publicKey, 1n, 0)]));
+    const root = m.commit(b.height);
+    const good = bytesToHex(m.stateRoot());
+    root.fill(0);
+    b.stateRoot.fill(0);
+    assert.equal(bytesToHex(m.stateRoot()), good);
+    assert.equal(m.account(bob.publicKey)?.balance, 1_000_001n);
+  } finally {
+    await m.close();
+    rmDir(dir);
+  }
+});
+
+test("review: txRoot and signatures are checked before anything executes; genesis balances are validated", async () => {
+  const dir = tmpDir("mgr-pre");
+  const m = open(dir);
+  try {
+    const txs = [transfer(alice, bob.publicKey, 1n, 0), transfer(bob, alice.publicKey, 1n, 0)];
+    const b = makeBlock(m, txs);
+    // a txRoot over other transactions: refused, and the reason says so
+    assert.throws(
+      () => m.executeBlock({ ...b, txs: [txs[0] as Uint8Array] }),
+      (e: unknown) => isHeliosError(e, "BLOCK_INVALID") && e.context.reason === "txRoot",
+    );
+    const empty = tmpDir("mgr-gen");
+    const g = StateManager.open(empty, { create: true });
+    try {
+      assert.throws(
+        () => g.genesis([{ address: alice.publicKey, balance: -5n }]),
+        (e: unknown) => isHeliosError(e, "INVALID_ARGUMENT"),
+      );
+      assert.throws(
+        () =>
+          g.genesis([
+            { address: alice.publicKey, balance: 1n << 127n },
+            { address: bob.publicKey, balance: 1n << 127n },
+          ]),
+        (e: unknown) => isHeliosError(e, "INVALID_ARGUMENT"),
+      );
+      assert.equal(g.committedHeight, 0);
+    } finally {
+      await g.close();
+      rmDir(empty);
+    }
+  } finally {
+    await m.close();
+    rmDir(dir);
+  }
+});

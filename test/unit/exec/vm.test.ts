@@ -22,7 +22,8 @@ import {
   NESTED_CALL_STACK_UNITS,
   type Vm,
 } from "../../../src/exec/vm.js";
-import { prepareModule } from "../../../src/exec/wasm/index.js";
+import { prepareContract, prepareModule } from "../../../src/exec/wasm/index.js";
+import binaryen from "binaryen";
 import {
   addr,
   bytes,
@@ -243,10 +244,16 @@ test("a pointer outside memory ends the call with HOST_ARGUMENT and all the gas"
   assert.equal(r.gasUsed, 100_000);
 });
 
-test("NO_SUCH_METHOD: unknown, reserved and malformed names; charges only the invocation", () => {
+test("NO_SUCH_METHOD: unknown, reserved and malformed names; charges the invocation (and the code load for a well-formed name)", () => {
   const env = setup();
   const before = env.world.dump();
-  for (const m of ["nope", "init", "_start", "__helios_gas", "memory", "", "1x", "echo!", "x".repeat(65)]) {
+  const load = HOST_GAS.codeLoadPerByte * contractModule("probe").codeBytes;
+  for (const m of ["nope", "memory"]) {
+    const r = call(env, PROBE, m, EMPTY, { value: 3n });
+    assert.equal(r.status, "NO_SUCH_METHOD", m);
+    assert.equal(r.gasUsed, HOST_GAS.invoke + load, m);
+  }
+  for (const m of ["init", "_start", "__helios_gas", "", "1x", "echo!", "x".repeat(65)]) {
     const r = call(env, PROBE, m, EMPTY, { value: 3n });
     assert.equal(r.status, "NO_SUCH_METHOD", m);
     assert.equal(r.gasUsed, HOST_GAS.invoke, m);
@@ -482,7 +489,7 @@ test("init runs the exported init with the deployer as caller; without init only
   assert.equal(env.world.balance(PROBE), 4n);
   const plain = env.vm.init({ caller: ALICE, address: COUNTER, args: EMPTY, value: 1n, gas: GAS });
   ok(plain);
-  assert.equal(plain.gasUsed, HOST_GAS.invoke);
+  assert.equal(plain.gasUsed, HOST_GAS.invoke + HOST_GAS.codeLoadPerByte * contractModule("counter").codeBytes);
   assert.equal(env.world.balance(COUNTER), 1n);
   const none = env.vm.init({ caller: ALICE, address: NOWHERE, args: EMPTY, value: 0n, gas: GAS });
   assert.equal(none.status, "NOT_A_CONTRACT");
@@ -686,17 +693,35 @@ test("V37: a pooled memory is lent zeroed and at its initial size: results equal
   fresh.world.commit();
   for (let i = 0; i < 5; i++) {
     // dirty() reads the last byte of the first page and then sets it: every call must read 0
+    // (a module prepared with its own memory carries no code size, so it pays no code load: compare the rest)
+    const same = (x: CallResult, y: CallResult) => {
+      assert.equal(x.status, y.status);
+      assert.deepEqual(x.output, y.output);
+    };
     const a = call(pooled, PROBE, "dirty");
     const b = call(fresh, PROBE, "dirty");
     assert.deepEqual(ok(a), new Uint8Array([0]), `pooled call ${i} saw a previous call's memory`);
-    assert.deepEqual(a, b);
+    same(a, b);
     // nested: the callee's instance gets its own memory while the caller's is in use
-    const n1 = call(pooled, PROBE, "nest", u32(3));
-    const n2 = call(fresh, PROBE, "nest", u32(3));
-    assert.deepEqual(n1, n2);
+    same(call(pooled, PROBE, "nest", u32(3)), call(fresh, PROBE, "nest", u32(3)));
     // memory growth: a grown memory is dropped, and the next call still starts at the initial size
-    const g1 = call(pooled, PROBE, "fill", u32(50));
-    const g2 = call(fresh, PROBE, "fill", u32(50));
-    assert.deepEqual(g1, g2);
+    same(call(pooled, PROBE, "fill", u32(50)), call(fresh, PROBE, "fill", u32(50)));
   }
+});
+
+test("review: a _start that takes parameters ends the call with TRAP instead of throwing out of the VM", () => {
+  const m = binaryen.parseText(`(module
+    (memory (export "memory") 1)
+    (func (export "_start") (param i64))
+    (func (export "m")))`);
+  m.setFeatures(binaryen.Features.MVP | binaryen.Features.MutableGlobals);
+  const bytes = m.emitBinary();
+  m.dispose();
+  const env = setup();
+  const poison = addr(0x77);
+  env.world.install(poison, prepareContract(bytes));
+  env.world.commit();
+  const r = call(env, poison, "m");
+  assert.equal(r.status, "TRAP");
+  assert.equal(r.gasUsed, GAS);
 });

@@ -315,10 +315,11 @@ const SHAPES: Shape[] = [
   { name: "1000 i32 locals", locals: 1000, localType: I32, stack: 0, params: 0, results: 0 },
   { name: "2000 operand-stack values", locals: 0, stack: 2000, params: 0, results: 0 },
   { name: "8 i64 params", locals: 0, stack: 0, params: 8, results: 0 },
-  { name: "999 i64 params", locals: 0, stack: 0, params: 999, results: 0 },
-  { name: "100 i64 results", locals: 0, stack: 0, params: 0, results: 100 },
-  { name: "999 i64 results", locals: 0, stack: 0, params: 0, results: 999 },
-  { name: "mixed 300/300/300/100", locals: 300, stack: 300, params: 300, results: 100 },
+  // the subset allows at most 32 parameters (the i32 counter is one) and 8 results (SUBSET_LIMITS)
+  { name: "31 i64 params", locals: 0, stack: 0, params: 31, results: 0 },
+  { name: "4 i64 results", locals: 0, stack: 0, params: 0, results: 4 },
+  { name: "8 i64 results", locals: 0, stack: 0, params: 0, results: 8 },
+  { name: "mixed 300/300/31/8", locals: 300, stack: 300, params: 31, results: 8 },
 ];
 
 /**
