@@ -14,13 +14,22 @@
  * header encoding; the header's txRoot commits the transactions.
  *
  * Invariants: decoding is canonical (re-encoding gives the same bytes) and
- * throws only DecodeError("BLOCK_MALFORMED"); the Merkle roots are over
- * BLAKE3 leaf hashes with a domain byte per level kind, so a leaf can never
- * be passed off as an inner node.
- * Costs: encoding/decoding O(size); a Merkle root is one BLAKE3 per leaf and
- * per inner node.
+ * throws only DecodeError("BLOCK_MALFORMED"); the Merkle roots hash leaves
+ * and inner nodes under two different BLAKE3 keys, so a leaf can never be
+ * passed off as an inner node.
+ * Costs: encoding/decoding O(size); a Merkle root is one batched kernel call
+ * for its leaves and one per level.
  */
-import { HASH_BYTES, hash, Reader, varintSize, writeVarint } from "../core/index.js";
+import {
+  HASH_BYTES,
+  hash,
+  hashMany,
+  hashPairs,
+  keyFromContext,
+  Reader,
+  varintSize,
+  writeVarint,
+} from "../core/index.js";
 import { DecodeError } from "./codec.js";
 import type { CallStatus, ExecEvent } from "./types.js";
 
@@ -155,36 +164,52 @@ export function decodeBlock(bytes: Uint8Array): Block {
 
 // ------------------------------------------------------------------ roots
 
-const LEAF = 0;
-const NODE = 1;
+const K_LEAF = keyFromContext("helios 2026-11 list merkle leaf");
+const K_NODE = keyFromContext("helios 2026-11 list merkle node");
 
 /**
- * The binary Merkle root of a list of byte strings: leaves are
- * BLAKE3(0x00 ‖ item), inner nodes BLAKE3(0x01 ‖ left ‖ right), an odd node
- * is carried up unchanged, and the empty list has the all-zero root.
+ * The binary Merkle root of a list of byte strings (E14): leaf i =
+ * BLAKE3-keyed(K_LEAF, item i), inner = BLAKE3-keyed(K_NODE, left ‖ right),
+ * an odd node carried up unchanged, and the empty list's root is 32 zero
+ * bytes. The two keys (derived from fixed contexts) separate leaves from
+ * inner nodes. Costs: one batched kernel call for the leaves and one per level.
  */
 export function merkleRoot(items: readonly Uint8Array[]): Uint8Array {
-  if (items.length === 0) return new Uint8Array(HASH_BYTES);
-  let level: Uint8Array[] = [];
-  for (const it of items) {
-    const b = new Uint8Array(1 + it.length);
-    b[0] = LEAF;
-    b.set(it, 1);
-    level.push(hash(b));
+  const n = items.length;
+  if (n === 0) return new Uint8Array(HASH_BYTES);
+  let total = 0;
+  for (const it of items) total += it.length;
+  const data = new Uint8Array(total);
+  const offsets = new Uint32Array(n + 1);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const it = items[i] as Uint8Array;
+    data.set(it, at);
+    at += it.length;
+    offsets[i + 1] = at;
   }
-  const pair = new Uint8Array(1 + 2 * HASH_BYTES);
-  pair[0] = NODE;
+  // slots 0..n-1 are the leaves; inner nodes are appended (fewer than n of them)
+  const slab = new Uint8Array(HASH_BYTES * 2 * n);
+  hashMany(data, offsets, n, slab, null, K_LEAF);
+  let level = new Int32Array(n);
+  for (let i = 0; i < n; i++) level[i] = i;
+  let free = n;
+  const triples = new Int32Array(3 * Math.ceil(n / 2));
   while (level.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) {
-      pair.set(level[i] as Uint8Array, 1);
-      pair.set(level[i + 1] as Uint8Array, 1 + HASH_BYTES);
-      next.push(hash(pair));
+    const pairs = level.length >> 1;
+    const next = new Int32Array(pairs + (level.length & 1));
+    for (let p = 0; p < pairs; p++) {
+      triples[3 * p] = level[2 * p] as number;
+      triples[3 * p + 1] = level[2 * p + 1] as number;
+      triples[3 * p + 2] = free;
+      next[p] = free++;
     }
-    if (level.length % 2 === 1) next.push(level[level.length - 1] as Uint8Array);
+    hashPairs(slab, triples, pairs, K_NODE);
+    if (level.length & 1) next[pairs] = level[level.length - 1] as number;
     level = next;
   }
-  return level[0] as Uint8Array;
+  const r = (level[0] as number) * HASH_BYTES;
+  return slab.slice(r, r + HASH_BYTES);
 }
 
 // --------------------------------------------------------------- receipts

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { hash } from "../../../src/core/index.js";
+import { hash, keyFromContext } from "../../../src/core/index.js";
 import {
   type Block,
   type BlockHeader,
@@ -96,11 +96,26 @@ test("E14: Merkle roots are order-sensitive, domain-separated and pinned", () =>
   assert.deepEqual(merkleRoot([]), new Uint8Array(32));
   assert.notDeepEqual(merkleRoot([a, b]), merkleRoot([b, a]));
   assert.notDeepEqual(merkleRoot([a, b, c]), merkleRoot([a, b]));
-  // a leaf is never an inner node: the root of [x] differs from the hash of x itself
+  const kLeaf = keyFromContext("helios 2026-11 list merkle leaf");
+  const kNode = keyFromContext("helios 2026-11 list merkle node");
+  const leaf = (x: Uint8Array) => hash(x, kLeaf);
+  const node = (l: Uint8Array, r: Uint8Array) => hash(new Uint8Array([...l, ...r]), kNode);
+  // a leaf is never an inner node: the two are keyed differently
   assert.notDeepEqual(merkleRoot([a]), hash(a));
-  const leaf = (x: Uint8Array) => hash(new Uint8Array([0, ...x]));
-  const node = (l: Uint8Array, r: Uint8Array) => hash(new Uint8Array([1, ...l, ...r]));
+  assert.deepEqual(merkleRoot([a]), leaf(a));
   assert.deepEqual(merkleRoot([a, b, c]), node(node(leaf(a), leaf(b)), leaf(c)));
+  // the batched path agrees with the one-at-a-time definition on lists of every length up to 40
+  for (let n = 1; n <= 40; n++) {
+    const items = Array.from({ length: n }, (_, i) => new Uint8Array(i % 7).fill(i));
+    let level = items.map(leaf);
+    while (level.length > 1) {
+      const next: Uint8Array[] = [];
+      for (let i = 0; i + 1 < level.length; i += 2) next.push(node(level[i] as Uint8Array, level[i + 1] as Uint8Array));
+      if (level.length % 2 === 1) next.push(level[level.length - 1] as Uint8Array);
+      level = next;
+    }
+    assert.deepEqual(merkleRoot(items), level[0], `n = ${n}`);
+  }
 });
 
 test("E15: receipts encode every field (a change in any field changes the bytes)", () => {
