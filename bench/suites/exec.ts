@@ -253,11 +253,76 @@ async function measure(mode: Mode, add: Add): Promise<void> {
   }
 }
 
+/**
+ * The same workloads on @ethereumjs/vm (bench/suites/exec-peer.ts): the same
+ * number of accounts and transactions per block, distinct senders, seeded
+ * recipients; its own in-memory state and its block path (state root and
+ * commit included). "pre-verified" means sender recovery ran before the
+ * clock, the analogue of Helios' admission.
+ */
+async function measurePeer(mode: Mode, add: Add): Promise<void> {
+  const peer = await import("./exec-peer.js");
+  const p =
+    mode === "full"
+      ? { accounts: 100_000, txs: 10_000, blocks: 3, tokenTxs: 5_000 }
+      : { accounts: 2_000, txs: 1_000, blocks: 2, tokenTxs: 500 };
+  const label = `${p.txs / 1000}K-tx blocks, ${p.accounts / 1000}K accounts`;
+  const impl = "@ethereumjs/vm";
+  const pre = await peer.ethereumjsTransfers({
+    accounts: p.accounts,
+    txs: p.txs,
+    blocks: p.blocks,
+    verifySignatures: false,
+  });
+  add(
+    `transfers executed + committed/s (pre-verified; ${label})`,
+    impl,
+    pre.txPerSec,
+    "tx/s",
+    "higher",
+    `median of ${pre.msPerBlock.length} blocks; ${pre.path}`,
+  );
+  add(`execute + commit of one ${p.txs / 1000}K-transfer block`, impl, pre.msPerBlockMedian, "ms", "lower", pre.path);
+  const e2e = await peer.ethereumjsTransfers({
+    accounts: p.accounts,
+    txs: p.txs,
+    blocks: p.blocks,
+    verifySignatures: true,
+  });
+  add(
+    `transfers end to end/s (verify + execute + commit; ${label})`,
+    impl,
+    e2e.txPerSec,
+    "tx/s",
+    "higher",
+    "secp256k1 sender recovery inside the block, one core",
+  );
+  const tok = await peer.ethereumjsTokenTransfers({
+    accounts: Math.min(p.accounts, p.tokenTxs * 2 + 1),
+    txs: p.tokenTxs,
+    blocks: p.blocks,
+    verifySignatures: false,
+  });
+  add(
+    `token transfer calls executed + committed/s (pre-verified; ${p.tokenTxs / 1000}K-call blocks)`,
+    impl,
+    tok.txPerSec,
+    "call/s",
+    "higher",
+    "hand-assembled ERC-20-style transfer (EVM)",
+  );
+}
+
 export async function run(mode: Mode): Promise<Result[]> {
   const results: Result[] = [];
   const add: Add = (workload, impl, value, unit, better, note) =>
     results.push({ workload, impl, value, unit, better, note });
   await measure(mode, add);
   console.error(`[exec] helios done (${os.availableParallelism()} cores)`);
+  if (process.env.EXEC_PEERS !== "none") {
+    gc();
+    await measurePeer(mode, add);
+    console.error("[exec] @ethereumjs/vm done");
+  }
   return results;
 }
