@@ -66,8 +66,8 @@
  * Versions: @ethereumjs/vm, tx, common, block, mpt, statemanager 10.1.3. They use
  * @ethereumjs/util 10, which is nested under each of them (the top-level
  * @ethereumjs/util is 9, for the trie peer), so this module loads util 10 from
- * under @ethereumjs/vm. @ethereumjs/block, mpt and statemanager are
- * dependencies of @ethereumjs/vm (hoisted to the top level), not ours.
+ * under @ethereumjs/vm. @ethereumjs/block, mpt and statemanager are declared
+ * dev dependencies (this module imports them), at the versions vm uses.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
