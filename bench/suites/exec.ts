@@ -29,29 +29,13 @@ import {
   signTx,
   type TxKeyPair,
   txHash,
+  u128ToLE,
 } from "../../src/exec/index.js";
+import { xorshift32 } from "../../src/core/index.js";
 import { createVerifierPool } from "../../src/node/index.js";
 import { type Add, gc, median, type Mode, msSince, now, type Result, tempDir } from "../lib.js";
 
 const CHAIN = 1;
-
-function u128le(v: bigint): Uint8Array {
-  const b = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) b[i] = Number((v >> BigInt(8 * i)) & 0xffn);
-  return b;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 function tokenWasm(): Uint8Array {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -134,7 +118,7 @@ async function measure(mode: Mode, add: Add): Promise<void> {
   const label = `${p.txs / 1000}K-tx blocks, ${p.accounts / 1000}K accounts`;
   const c = openChain(p.accounts);
   const pool = createVerifierPool({ sigCache: c.m.sigCache });
-  const rand = rng(7);
+  const rand = xorshift32(7);
   try {
     // ---- transfers, signatures verified at admission (before the clock)
     const ms: number[] = [];
@@ -208,14 +192,14 @@ async function measure(mode: Mode, add: Add): Promise<void> {
     // ---- token calls
     const token = tokenWasm();
     const tokenAddr = contractAddress((c.keys[0] as TxKeyPair).publicKey, c.nonces[0] as number);
-    execCommit(c, [signed(c, 0, { kind: "deploy", gasLimit: 50_000_000, code: token, args: u128le(10n ** 30n) })]);
+    execCommit(c, [signed(c, 0, { kind: "deploy", gasLimit: 50_000_000, code: token, args: u128ToLE(10n ** 30n) })]);
     const holders = Math.min(c.keys.length - 1, p.tokenTxs * 2);
     for (let start = 1; start <= holders; start += 5_000) {
       const txs: Uint8Array[] = [];
       for (let j = start; j < Math.min(holders + 1, start + 5_000); j++) {
         const args = new Uint8Array(48);
         args.set((c.keys[j] as TxKeyPair).publicKey, 0);
-        args.set(u128le(1_000_000n), 32);
+        args.set(u128ToLE(1_000_000n), 32);
         txs.push(signed(c, 0, { kind: "call", gasLimit: 200_000, to: tokenAddr, method: "transfer", args }));
       }
       await pool.verifyBatch(txs);
@@ -231,7 +215,7 @@ async function measure(mode: Mode, add: Add): Promise<void> {
         used.add(from);
         const args = new Uint8Array(48);
         args.set((c.keys[1 + (rand() % holders)] as TxKeyPair).publicKey, 0);
-        args.set(u128le(BigInt(1 + (rand() % 100))), 32);
+        args.set(u128ToLE(BigInt(1 + (rand() % 100))), 32);
         txs.push(signed(c, from, { kind: "call", gasLimit: 200_000, to: tokenAddr, method: "transfer", args }));
       }
       await pool.verifyBatch(txs);

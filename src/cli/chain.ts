@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { bytesToHex } from "../core/index.js";
+import { bytesToHex, xorshift32 } from "../core/index.js";
 import {
   type Block,
   contractAddress,
@@ -30,6 +30,7 @@ import {
   signTx,
   type TxKeyPair,
   txHash,
+  u128ToLE,
 } from "../exec/index.js";
 import { createVerifierPool } from "../node/index.js";
 
@@ -40,25 +41,6 @@ const short = (b: Uint8Array) => `${bytesToHex(b).slice(0, 12)}…`;
 export function contractPath(name: string): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   return path.resolve(here, "../../../build/contracts", `${name}.wasm`);
-}
-
-function u128le(v: bigint): Uint8Array {
-  const b = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) b[i] = Number((v >> BigInt(8 * i)) & 0xffn);
-  return b;
-}
-
-/** xorshift32: the demo's seeded generator (deterministic workloads). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
 }
 
 interface DemoOptions {
@@ -170,7 +152,7 @@ export async function chainDemo(args: string[]): Promise<void> {
     // ---- deploy the token and give every account some
     const tokenAddr = contractAddress(deployer.publicKey, 0);
     const dep = await produce([
-      sign(0, { kind: "deploy", gasLimit: 50_000_000, code: token, args: u128le(10n ** 30n) }),
+      sign(0, { kind: "deploy", gasLimit: 50_000_000, code: token, args: u128ToLE(10n ** 30n) }),
     ]);
     const status = (dep.r.receipts[0] as Receipt).status;
     if (status !== "ok") throw new Error(`token deploy failed: ${status}`);
@@ -182,7 +164,7 @@ export async function chainDemo(args: string[]): Promise<void> {
       for (let j = start; j < Math.min(o.accounts, start + 5_000); j++) {
         const args = new Uint8Array(48);
         args.set((keys[j] as TxKeyPair).publicKey, 0);
-        args.set(u128le(1_000_000n), 32);
+        args.set(u128ToLE(1_000_000n), 32);
         txs.push(sign(0, { kind: "call", gasLimit: 200_000, to: tokenAddr, method: "transfer", args }));
       }
       await produce(txs);
@@ -191,7 +173,7 @@ export async function chainDemo(args: string[]): Promise<void> {
 
     // ---- the workload: blocks of transfers and token calls
     console.log(`3. ${o.blocks} blocks of ${fmt(o.txsPerBlock)} transactions (2/3 transfers, 1/3 token calls):`);
-    const rand = rng(42);
+    const rand = xorshift32(42);
     const snapshotAt = height + Math.floor(o.blocks / 2);
     const replay: { txs: Uint8Array[]; root: Uint8Array }[] = [];
     let execMs = 0;
@@ -212,7 +194,7 @@ export async function chainDemo(args: string[]): Promise<void> {
         if (txs.length % 3 === 2) {
           const args = new Uint8Array(48);
           args.set(to, 0);
-          args.set(u128le(BigInt(1 + (rand() % 1000))), 32);
+          args.set(u128ToLE(BigInt(1 + (rand() % 1000))), 32);
           txs.push(sign(from, { kind: "call", gasLimit: 200_000, to: tokenAddr, method: "transfer", args }));
         } else {
           txs.push(sign(from, { kind: "transfer", gasLimit: 5_000, to, value: BigInt(1 + (rand() % 1_000_000)) }));

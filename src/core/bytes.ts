@@ -206,3 +206,20 @@ export class Reader {
     if (this.pos !== this.end) this.fail("trailing bytes");
   }
 }
+
+/**
+ * A seeded xorshift32 generator of u32s: replayable randomness for sampling,
+ * demos and benchmarks (never for keys). Seed 0 is replaced by a fixed
+ * non-zero constant, since xorshift has no successor for 0.
+ */
+export function xorshift32(seed: number): () => number {
+  let s = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+}

@@ -89,3 +89,17 @@ export interface BlockContext {
   /** Milliseconds since the Unix epoch, from the header. */
   timeMs: number;
 }
+
+/** A u128 as 16 bytes little-endian: how the contract ABI passes amounts (docs/contracts.md). */
+export function u128ToLE(v: bigint): Uint8Array {
+  const b = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) b[i] = Number((v >> BigInt(8 * i)) & 0xffn);
+  return b;
+}
+
+/** The u128 in 16 little-endian bytes (missing bytes read as 0). */
+export function u128FromLE(b: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = 15; i >= 0; i--) v = (v << 8n) | BigInt(b[i] ?? 0);
+  return v;
+}

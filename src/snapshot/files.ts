@@ -15,7 +15,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { bytesToHex, equalBytes, HeliosError, hash } from "../core/index.js";
+import { bytesToHex, equalBytes, HeliosError, hash, xorshift32 } from "../core/index.js";
 import type { StateDB } from "../history/index.js";
 import { EMPTY_ROOT } from "../merkle/index.js";
 import { type BuildOptions, type BuiltChunk, checkBuildOptions, fullChunks, incrementalChunks } from "./build.js";
@@ -279,17 +279,10 @@ export function detectProbability(n: number, k: number, rate: number): number {
   return 1 - miss;
 }
 
-/** A seeded xorshift (verification samples must be replayable: the seed is printed). */
+/** A seeded generator in [0, 1) (verification samples must be replayable: the seed is printed). */
 function sampler(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
+  const next = xorshift32(seed);
+  return () => next() / 2 ** 32;
 }
 
 /**

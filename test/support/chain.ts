@@ -79,14 +79,4 @@ export function makeBlock(
 }
 
 /** u128 as 16 bytes little-endian (the contracts' ABI). */
-export function u128le(v: bigint): Uint8Array {
-  const b = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) b[i] = Number((v >> BigInt(8 * i)) & 0xffn);
-  return b;
-}
-
-export function readU128le(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = 15; i >= 0; i--) v = (v << 8n) | BigInt(b[i] ?? 0);
-  return v;
-}
+export { u128FromLE as readU128le, u128ToLE as u128le } from "../../src/exec/types.js";

@@ -263,20 +263,26 @@ test("E17: speculation: competing and chained pending blocks; commit keeps only 
   }
 });
 
+/** The 8 transfers of height h in the test chain (nonces: sender index → next nonce, advanced). */
+function chainTxs(h: number, nonces: Map<number, number>): Uint8Array[] {
+  const txs: Uint8Array[] = [];
+  for (let i = 0; i < 8; i++) {
+    const from = (h * 7 + i * 3) % K.length;
+    const to = (from + 1 + ((h + i) % (K.length - 1))) % K.length;
+    const n = nonces.get(from) ?? 0;
+    nonces.set(from, n + 1);
+    txs.push(transfer(K[from] as (typeof K)[0], (K[to] as (typeof K)[0]).publicKey, BigInt(1 + ((h * i) % 97)), n));
+  }
+  return txs;
+}
+
 async function runChain(dir: string, cacheBytes: number, blocks: number) {
   const m = open(dir, cacheBytes);
   const roots: string[] = [];
   const receipts: string[] = [];
   const nonces = new Map<number, number>();
   for (let h = 1; h <= blocks; h++) {
-    const txs: Uint8Array[] = [];
-    for (let i = 0; i < 8; i++) {
-      const from = (h * 7 + i * 3) % K.length;
-      const to = (from + 1 + ((h + i) % (K.length - 1))) % K.length;
-      const n = nonces.get(from) ?? 0;
-      nonces.set(from, n + 1);
-      txs.push(transfer(K[from] as (typeof K)[0], (K[to] as (typeof K)[0]).publicKey, BigInt(1 + ((h * i) % 97)), n));
-    }
+    const txs = chainTxs(h, nonces);
     const r = m.executeBlock(makeBlock(m, txs));
     m.commit(h);
     roots.push(bytesToHex(r.stateRoot));
@@ -318,14 +324,7 @@ test("E17: rollback then re-execution reproduces the same roots, also after reop
     // re-execute 3..6 with the same transactions (regenerate as runChain did)
     const nonces = new Map<number, number>();
     for (let h = 1; h <= 6; h++) {
-      const txs: Uint8Array[] = [];
-      for (let i = 0; i < 8; i++) {
-        const from = (h * 7 + i * 3) % K.length;
-        const to = (from + 1 + ((h + i) % (K.length - 1))) % K.length;
-        const n = nonces.get(from) ?? 0;
-        nonces.set(from, n + 1);
-        txs.push(transfer(K[from] as (typeof K)[0], (K[to] as (typeof K)[0]).publicKey, BigInt(1 + ((h * i) % 97)), n));
-      }
+      const txs = chainTxs(h, nonces);
       if (h <= 2) continue;
       const r = m.executeBlock(makeBlock(m, txs));
       assert.equal(bytesToHex(r.stateRoot), first.roots[h - 1], `height ${h}`);
