@@ -16,7 +16,7 @@ import { openState, type StateDB } from "../history/index.js";
 import { createSnapshot, exportSnapshot, importSnapshot } from "../snapshot/index.js";
 import { chainDemo } from "./chain.js";
 import { snapshotMain } from "./snapshot.js";
-import { storeMain } from "./store.js";
+import { reportError, storeMain } from "./store.js";
 
 const USAGE = `usage: helios demo [--accounts N] [--blocks N] [--txs N] [--dir DIR]   (the demo chain; npm start)
        helios demo map [accounts]            (the authenticated map and snapshot tour)
@@ -221,8 +221,13 @@ async function snapshotTour(db: StateDB): Promise<void> {
 
 const [cmd, ...rest] = process.argv.slice(2);
 if ((cmd === "demo" || cmd === undefined) && rest[0] === "map") await demo(rest.slice(1));
-else if (cmd === "demo" || cmd === undefined) await chainDemo(rest);
-else if (cmd === "store") process.exitCode = await storeMain(rest);
+else if (cmd === "demo" || cmd === undefined) {
+  try {
+    await chainDemo(rest);
+  } catch (e) {
+    process.exitCode = reportError(e, "helios demo");
+  }
+} else if (cmd === "store") process.exitCode = await storeMain(rest);
 else if (cmd === "snapshot") process.exitCode = await snapshotMain(rest);
 else if (cmd === "help" || cmd === "--help" || cmd === "-h") console.log(USAGE);
 else {

@@ -6,7 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -41,5 +43,33 @@ test("helios demo refuses a bad option with usage and exit 2", () => {
     const r = spawnSync(process.execPath, [cli, "demo", ...args], { encoding: "utf8" });
     assert.equal(r.status, 2, args.join(" "));
     assert.match(r.stderr, /helios demo:/);
+  }
+});
+
+test("helios demo --dir keeps the chain; a second run refuses it; a foreign directory is a coded error", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "helios-demo-dir-"));
+  try {
+    const chain = path.join(dir, "chain");
+    const args = ["demo", "--dir", chain, "--accounts", "40", "--blocks", "4", "--txs", "10"];
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const stats = spawnSync(process.execPath, [cli, "store", "stats", chain, "--json"], { encoding: "utf8" });
+    assert.equal(stats.status, 0, stats.stderr);
+    assert.equal(
+      JSON.parse(stats.stdout).height,
+      7,
+      "genesis, the deploy, the funding block and 4 blocks (the replay re-commits heights)",
+    );
+    const again = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /already holds a chain/);
+    const foreign = path.join(dir, "foreign");
+    mkdirSync(foreign);
+    writeFileSync(path.join(foreign, "x"), "not a store");
+    const bad = spawnSync(process.execPath, [cli, "demo", "--dir", foreign], { encoding: "utf8" });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /error STORE_FOREIGN/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
