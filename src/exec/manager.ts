@@ -37,7 +37,7 @@ import type { Tx } from "./tx.js";
 import { Vm } from "./vm.js";
 import { type PreparedContract, prepareContract } from "./wasm/index.js";
 import { U128_MAX } from "./types.js";
-import { type Account, checkAddress, storageTreeName, TREE_ACCOUNTS, WorldState } from "./world.js";
+import { type Account, checkAddress, decodeAccount, storageTreeName, TREE_ACCOUNTS, WorldState } from "./world.js";
 
 export interface StateManagerOptions {
   /** The StateConfig (partial: the rest are defaults); validated. */
@@ -120,13 +120,7 @@ export class StateManager {
     checkAddress(address);
     const v = this.version(height);
     const raw = this.db.get(TREE_ACCOUNTS, address, v);
-    if (raw === undefined) return undefined;
-    return new WorldState(
-      () => raw,
-      () => {
-        throw new Error("unreachable");
-      },
-    ).account(address);
+    return raw === undefined ? undefined : decodeAccount(raw);
   }
 
   /** A contract's storage value at the head (or a retained height). */
