@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { hash, keyFromContext } from "../../../src/core/index.js";
+import { HeliosError, hash, isHeliosError, keyFromContext } from "../../../src/core/index.js";
+import { asBlockInvalid } from "../../../src/exec/executor.js";
 import {
   type Block,
   type BlockHeader,
@@ -136,4 +137,21 @@ test("E15: receipts encode every field (a change in any field changes the bytes)
   ]) {
     assert.notDeepEqual(encodeReceipt(variant), enc);
   }
+});
+
+test("review: only a transaction's own failure makes a block invalid; a store fault is rethrown as it is", () => {
+  const wrapped = asBlockInvalid(new HeliosError("TX_NONCE_TOO_LOW", { nonce: 1 }), 3);
+  assert.ok(
+    isHeliosError(wrapped, "BLOCK_INVALID") &&
+      wrapped.context.index === 3 &&
+      wrapped.context.cause === "TX_NONCE_TOO_LOW",
+  );
+  const decode = asBlockInvalid(new DecodeError("TX_MALFORMED", { reason: "x" }), 0);
+  assert.ok(isHeliosError(decode, "BLOCK_INVALID"));
+  for (const code of ["MERKLE_NODE_MISSING", "STORE_CORRUPT", "STORE_IO"] as const) {
+    const e = new HeliosError(code);
+    assert.equal(asBlockInvalid(e, 0), e, code);
+  }
+  const bug = new TypeError("a bug");
+  assert.equal(asBlockInvalid(bug, 0), bug);
 });

@@ -50,3 +50,19 @@ test("a config file's text is parsed and validated", () => {
     (e: unknown) => isHeliosError(e, "CONFIG_INVALID"),
   );
 });
+
+test("review: maxStackUnits is capped where V8's own stack keeps 2× headroom, and prototype names are unknown fields", () => {
+  assert.equal(resolveConfig({ vm: { maxStackUnits: 65_536 } }).vm.maxStackUnits, 65_536);
+  for (const input of [
+    { vm: { maxStackUnits: 65_537 } },
+    { toString: 1 },
+    { vm: { constructor: 1 } },
+    JSON.parse('{"__proto__": {"chainId": "x"}}'),
+  ]) {
+    assert.throws(
+      () => resolveConfig(input),
+      (e: unknown) => isHeliosError(e, "CONFIG_INVALID"),
+      JSON.stringify(input),
+    );
+  }
+});

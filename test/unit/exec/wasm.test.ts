@@ -739,6 +739,13 @@ function registerTests(): void {
     for (const op of [0x5b, 0x66, 0x8b, 0x92, 0xa6, 0xbb]) rejects(one([op]), "float");
   });
 
+  test("V2a: a function type has at most 32 parameters and 8 results", () => {
+    prepare(one([], { params: new Array(32).fill(I64) }));
+    prepare(one([...new Array(8).fill([...i32c(0)]).flat()], { results: new Array(8).fill(I32) }));
+    rejects(one([], { params: new Array(33).fill(I64) }), "limit");
+    rejects(one([...new Array(9).fill([...i32c(0)]).flat()], { results: new Array(9).fill(I32) }), "limit");
+  });
+
   test("V7: SIMD, threads and other proposals are rejected", () => {
     rejects(one([], { params: [V128] }), "simd");
     rejects(one([0xfd, 0x0c, ...new Array(16).fill(0), OP.drop]), "simd");
