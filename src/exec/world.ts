@@ -16,16 +16,16 @@
  * the account leaf alone commits to the contract's storage. An account with
  * nonce 0, balance 0 and no code is absent (never written).
  *
- * Invariants: the overlay never writes through to the store; `writes()` is a
- * pure function of the overlay's contents (not of the order of operations),
- * so the same block on the same base gives the same ops and root; every
+ * Invariants: the overlay never writes through to the store; `writes()`
+ * lists the overlay's contents in first-touch order, so the same block on
+ * the same base gives the same ops, and the root never depends on op order; every
  * mutation is journaled, and `revertTo(mark)` restores the exact previous
  * contents, events included.
  * Costs: reads hit the overlay (a Map lookup) or the base version (the
  * store's tiers, once per key per block); writes are Map updates plus one
  * journal entry; `writes()` is O(dirty keys · log).
  */
-import { compareBytes, concatBytes, HASH_BYTES, hash, HeliosError } from "../core/index.js";
+import { concatBytes, HASH_BYTES, hash, HeliosError } from "../core/index.js";
 import { EMPTY_ROOT, type Op } from "../merkle/index.js";
 import { ADDRESS_BYTES, type ExecEvent, type HostWorld, U128_MAX } from "./types.js";
 import type { PreparedContract } from "./wasm/index.js";
@@ -321,7 +321,7 @@ export class WorldState implements HostWorld {
         if (a.codeHash !== null && r !== undefined)
           ops.push({ key: st.address, value: encodeAccount({ ...a, storageRoot: r }) });
       }
-      ops.sort((x, y) => compareBytes(x.key, y.key));
+      // no sort here: map.update sorts (a native sort of key prefixes), and the root does not depend on op order
       return ops.length === 0 ? new Map() : new Map([[TREE_ACCOUNTS, ops]]);
     };
     return { first, derive };
