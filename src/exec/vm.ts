@@ -46,6 +46,8 @@ import {
   type HostWorld,
   U128_MAX,
   type VmLimits,
+  u128FromLE,
+  u128ToLE,
 } from "./types.js";
 import {
   GAS_GLOBAL,
@@ -304,20 +306,14 @@ function consumesAll(status: CallStatus): boolean {
   return status === "OUT_OF_GAS" || status === "TRAP" || status === "STACK_OVERFLOW" || status === "HOST_ARGUMENT";
 }
 
+/** A u128 from 16 little-endian bytes of memory at p (already bounds-checked). */
 function readU128(m: Uint8Array, p: number): bigint {
-  let v = 0n;
-  for (let i = 15; i >= 0; i--) v = (v << 8n) | BigInt(m[p + i] as number);
-  return v;
+  return u128FromLE(m.subarray(p, p + 16));
 }
 
 function encodeU128(v: bigint): Uint8Array {
   assert(v >= 0n && v <= U128_MAX, "u128 in range");
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
+  return u128ToLE(v);
 }
 
 /** Bytes → a method name; non-ASCII bytes make a name that fails isCallableMethod. */

@@ -15,7 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { bytesToHex } from "../../src/core/index.js";
 import type { ExecEvent, HostWorld } from "../../src/exec/types.js";
-import { DEFAULT_VM_LIMITS, type VmLimits } from "../../src/exec/types.js";
+import { DEFAULT_VM_LIMITS, u128FromLE, u128ToLE, type VmLimits } from "../../src/exec/types.js";
 import { type PreparedContract, prepareContract, prepareModule } from "../../src/exec/wasm/index.js";
 
 type Undo = () => void;
@@ -126,20 +126,13 @@ export function addr(b: number): Uint8Array {
   return new Uint8Array(32).fill(b);
 }
 
-/** 16 bytes little-endian. */
+/** 16 bytes little-endian (the ABI's u128). */
 export function u128(v: bigint): Uint8Array {
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
+  return u128ToLE(v);
 }
 
 export function decodeU128(b: Uint8Array, off = 0): bigint {
-  let v = 0n;
-  for (let i = 15; i >= 0; i--) v = (v << 8n) | BigInt(b[off + i] as number);
-  return v;
+  return u128FromLE(b.subarray(off, off + 16));
 }
 
 export function u32(v: number): Uint8Array {
