@@ -13,6 +13,15 @@
  * checkpoint and replays the log, recomputing every committed root and
  * refusing to open (STORE_CORRUPT) if one differs.
  *
+ * Keep-alive links (`@live`): a version may hold a tree named `@live` whose
+ * keys begin with a 32-byte forest root (any suffix may follow; values are
+ * free). Every root so named is live for as long as the version holding the
+ * link is, transitively. This is how a higher layer (sandbox/repo) keeps a
+ * whole commit graph alive under one ref with one atomic log record. A write
+ * that adds a link must name a root that is live at that moment
+ * (ROOT_NOT_LIVE otherwise), so GC's snapshot-at-the-beginning still holds:
+ * the linked version was marked, or shaded when it became live.
+ *
  * Invariants: a call either applies entirely and durably or changes nothing
  * (validation and the new roots are computed before the record is written;
  * in-memory state changes only after the append returned); the live set —
@@ -89,6 +98,9 @@ export interface StateStats {
 }
 
 const MAX_TREE_NAME = 64;
+/** The tree of keep-alive links (see the header). */
+export const LIVE_TREE = "@live";
+const LIVE_KEY = utf8(LIVE_TREE);
 const MAX_REF_NAME = 128;
 function hasControl(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -326,6 +338,7 @@ export class StateDB {
       throw new HeliosError("HEIGHT_OUT_OF_ORDER", { height, head: this.state.head });
     }
     const trees = writesList(writes);
+    this.checkLinks(trees);
     const base = this.headRoot();
     const root = this.applyTrees(base, trees);
     this.log({ kind: "commit", target: { height }, base, root, trees: trees as [string, Op[]][] });
@@ -348,6 +361,7 @@ export class StateDB {
     this.open_();
     checkRootArg(base);
     const first = writesList(writes);
+    this.checkLinks(first);
     const roots = new Map<string, Uint8Array>();
     const forestOps: Op[] = [];
     const applyList = (list: readonly [string, readonly Op[]][]): void => {
@@ -363,6 +377,7 @@ export class StateDB {
     let trees = first;
     if (derive !== undefined) {
       const more = writesList(derive(roots));
+      this.checkLinks(more);
       for (const [name] of more) {
         if (roots.has(name)) throw new HeliosError("INVALID_ARGUMENT", { tree: name }, "derive wrote a tree twice");
       }
@@ -407,6 +422,7 @@ export class StateDB {
     this.open_();
     const base = this.refRoot(checkName(name, MAX_REF_NAME, "REF_NAME_INVALID"));
     const trees = writesList(writes);
+    this.checkLinks(trees);
     const root = this.applyTrees(base, trees);
     this.log({ kind: "commit", target: { ref: name }, base, root, trees: trees as [string, Op[]][] });
     this.maybeCheckpoint();
@@ -520,9 +536,64 @@ export class StateDB {
     if (equalBytes(this.headRoot(), root)) return true;
     for (const r of this.state.heights.values()) if (equalBytes(r, root)) return true;
     for (const r of this.state.refs.values()) if (equalBytes(r, root)) return true;
-    if (this.state.pins.size === 0 && this.leases.size === 0) return false;
     const k = bytesToHex(root);
-    return this.state.pins.has(k) || this.leases.has(k);
+    if (this.state.pins.has(k) || this.leases.has(k)) return true;
+    // finally the keep-alive links of every live version, transitively
+    let found = false;
+    this.walkLinks(this.liveForestRoots(), (r) => {
+      if (equalBytes(r, root)) found = true;
+      return !found;
+    });
+    return found;
+  }
+
+  /**
+   * Visits the versions linked (transitively, through `@live` trees) from
+   * `starts`, each once; `visit` returns false to stop. The starts themselves
+   * are not visited. Costs: one tree-root lookup per version reached, plus a
+   * scan of each `@live` tree found.
+   */
+  private walkLinks(starts: Iterable<Uint8Array>, visit: (root: Uint8Array) => boolean): void {
+    const seen = new Set<string>();
+    const stack: Uint8Array[] = [];
+    for (const r of starts) {
+      const k = bytesToHex(r);
+      if (!seen.has(k)) {
+        seen.add(k);
+        stack.push(r);
+      }
+    }
+    while (stack.length > 0) {
+      const v = stack.pop() as Uint8Array;
+      if (isEmptyRoot(v)) continue;
+      const lt = this.map.get(v, LIVE_KEY);
+      if (lt === undefined) continue;
+      for (const [key] of this.map.entries(lt)) {
+        const r = key.slice(0, HASH_BYTES);
+        const k = bytesToHex(r);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        if (!visit(r)) return;
+        stack.push(r);
+      }
+    }
+  }
+
+  /** Every `@live` link a write adds must name a version live now (see the header). */
+  private checkLinks(trees: readonly [string, readonly Op[]][]): void {
+    for (const [name, ops] of trees) {
+      if (name !== LIVE_TREE) continue;
+      for (const op of ops) {
+        if (op.value === null || op.value === undefined) continue;
+        if (!(op.key instanceof Uint8Array) || op.key.length < HASH_BYTES) {
+          throw new HeliosError("INVALID_ARGUMENT", { tree: name }, "an @live key begins with a 32-byte root");
+        }
+        const r = op.key.subarray(0, HASH_BYTES);
+        if (!this.isLive(r)) {
+          throw new HeliosError("ROOT_NOT_LIVE", { root: bytesToHex(r) }, "an @live link must name a live version");
+        }
+      }
+    }
   }
 
   private requireLive(root: Uint8Array): void {
@@ -735,11 +806,15 @@ export class StateDB {
   liveRoots(): Uint8Array[] {
     const seen = new Set<string>();
     const out: Uint8Array[] = [];
+    const expanded = new Set<string>();
     const add = (r: Uint8Array) => {
       const k = bytesToHex(r);
-      if (seen.has(k) || isEmptyRoot(r)) return;
-      seen.add(k);
-      out.push(r);
+      if (expanded.has(k) || isEmptyRoot(r)) return;
+      expanded.add(k);
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push(r);
+      }
       for (const [, tr] of this.map.entries(r)) {
         const tk = bytesToHex(tr);
         if (!seen.has(tk)) {
@@ -748,17 +823,28 @@ export class StateDB {
         }
       }
     };
-    for (const r of this.liveForestRoots()) add(r);
-    // and what crash recovery would replay (see durableBase)
-    for (const r of this.durableBase) add(r);
-    for (const e of this.pendingLog) for (const r of e.roots) add(r);
+    const starts = [...this.liveForestRoots(), ...this.durableBase];
+    for (const e of this.pendingLog) starts.push(...e.roots);
+    for (const r of starts) add(r);
+    // and every version their keep-alive links name, transitively
+    this.walkLinks(starts, (r) => {
+      add(r);
+      return true;
+    });
     return out;
   }
 
   private shade(forestRoot: Uint8Array): void {
     if (!this.gc.running || isEmptyRoot(forestRoot)) return;
-    this.gc.shade(forestRoot);
-    for (const [, tr] of this.map.entries(forestRoot)) this.gc.shade(tr);
+    const one = (v: Uint8Array) => {
+      this.gc.shade(v);
+      for (const [, tr] of this.map.entries(v)) this.gc.shade(tr);
+    };
+    one(forestRoot);
+    this.walkLinks([forestRoot], (r) => {
+      one(r);
+      return true;
+    });
   }
 
   /** Starts a GC cycle over the live set (no-op if one is running). */

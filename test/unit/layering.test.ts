@@ -75,9 +75,12 @@ export function layerViolations(src: string): string[] {
         /^(node:)?(fs|net|http|https|dgram|child_process|worker_threads)(\/|$)/.test(spec)
       ) {
         // I/O belongs to store adapters (store layer may use fs) and node/; snapshot
-        // may use fs for snapshot directories and its import journal.
-        if (!((layer === "store" || layer === "snapshot") && /^(node:)?fs/.test(spec)))
-          problems.push(`${rel}: layer ${layer} imports I/O module ${spec}`);
+        // may use fs for snapshot directories and its import journal; sandbox may
+        // use fs (directory checkpoints read and restore the user's files) and
+        // worker_threads (the fork(n) runner).
+        const fsOk = (layer === "store" || layer === "snapshot" || layer === "sandbox") && /^(node:)?fs/.test(spec);
+        const workersOk = layer === "sandbox" && /^(node:)?worker_threads$/.test(spec);
+        if (!fsOk && !workersOk) problems.push(`${rel}: layer ${layer} imports I/O module ${spec}`);
       }
     }
     if (li < LAYERS.indexOf("node") && /\b(Date\.now|Math\.random)\s*\(/.test(text)) {
