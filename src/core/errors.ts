@@ -76,6 +76,27 @@ export const ERROR_CODES = {
     "The chunk proves correct against the root but differs from the manifest's hash: the manifest is wrong. Reject this snapshot.",
   SNAPSHOT_ROOT_MISMATCH:
     "After the last chunk, the recomputed root differs from the manifest's root. Nothing was adopted; reject this snapshot.",
+  // sandbox: branches (sandbox/repo.ts)
+  REPO_NOT_FOUND: "No repository by that name in the store. Create one with `helios repo init`.",
+  REPO_EXISTS: "A repository by that name already exists in the store; nothing was changed.",
+  REPO_NAME_INVALID: "A branch, tag or repository name breaks the naming rules (see docs/branches.md).",
+  REPO_REV_NOT_FOUND: "No branch, tag or commit matches that revision.",
+  REPO_REV_AMBIGUOUS: "That commit-id prefix matches more than one commit; give more hex digits.",
+  REPO_BRANCH_EXISTS: "A branch by that name already exists; nothing was changed.",
+  REPO_TAG_EXISTS: "A tag by that name already exists (tags do not move); pass force to move it.",
+  REPO_DIRTY:
+    "The branch has uncommitted writes that this operation would drop; commit them, or reset --hard to discard them.",
+  REPO_CURRENT_BRANCH: "The checked-out branch cannot be deleted; check out another branch first.",
+  REPO_NOTHING_TO_COMMIT:
+    "The working state equals the head commit's state; nothing to commit (allowEmpty to commit anyway).",
+  REPO_MERGE_CONFLICT:
+    "Keys changed differently on both sides; nothing was changed. Merge with policy ours, theirs or a resolver.",
+  // sandbox: forks, the fork(n) runner, MCTS (sandbox/fork.ts, runner.ts, mcts.ts)
+  FORK_RELEASED: "The fork was released (its writes discarded); fork again from a live version.",
+  FORK_TASK_FAILED: "The task threw (or could not be loaded) on this fork; only this fork failed. See the message.",
+  FORK_WORKER_DIED:
+    "The worker thread running this fork died (process.exit, out of memory, a crash); only this fork failed.",
+  FORK_ABORTED: "The run was aborted (its AbortSignal fired) before this fork finished.",
   // exec
   TX_MALFORMED:
     "Transaction bytes could not be decoded (truncated, non-canonical, unknown kind, or trailing data). Reject the transaction.",
