@@ -48,7 +48,9 @@ function writesOf(edits: { tree: string; key: number; value: number | null }[]):
   for (const e of edits) last.set(`${e.tree}/${e.key}`, e);
   const w: Record<string, Op[]> = {};
   for (const e of last.values()) {
-    (w[e.tree] ??= []).push({
+    const ops = w[e.tree] ?? [];
+    w[e.tree] = ops;
+    ops.push({
       key: hexToBytes(keyHex(e.key)),
       value: e.value === null ? null : hexToBytes(valHex(e.value)),
     });
