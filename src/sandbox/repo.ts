@@ -286,6 +286,7 @@ export class Repo {
       if (p === undefined) throw new HeliosError("REPO_REV_NOT_FOUND", { rev }, "walked past the first commit");
       id = p;
     }
+    if (m) this.commit(id); // a parent whose history was forgotten is not a revision
     return id;
   }
 

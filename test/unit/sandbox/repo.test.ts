@@ -1,0 +1,235 @@
+/**
+ * Branches (sandbox/repo.ts, docs/spec/repo.md): every verb, its coded
+ * errors with nothing half-applied, per-branch working states that no verb
+ * silently drops, durability across a crash, and GC after discarded branches
+ * returning the store to exactly the live set.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { bytesToHex, utf8 } from "../../../src/core/index.js";
+import { openState, type StateDB } from "../../../src/history/index.js";
+import { countReachable } from "../../../src/merkle/index.js";
+import { Repo } from "../../../src/sandbox/index.js";
+import { rmDir, tmpDir } from "../../support/tmp.js";
+
+const k = (s: string) => utf8(s);
+const v = (s: string) => utf8(s);
+const str = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
+function clockFrom(t0: number): () => number {
+  let t = t0;
+  return () => (t += 1000);
+}
+
+test("repo: branch, checkout, commit, log, diff, tag, reset, with per-branch working states", async () => {
+  const dir = tmpDir("repo");
+  try {
+    const db = openState(dir, { create: true });
+    const repo = Repo.init(db, { clock: clockFrom(1_700_000_000_000), author: "tester" });
+    assert.throws(() => Repo.init(db, { clock: () => 0 }), { code: "REPO_EXISTS" });
+    assert.equal(repo.current, "main");
+    assert.throws(() => repo.commitWork("nothing"), { code: "REPO_NOTHING_TO_COMMIT" });
+
+    repo.put("t", k("a"), v("1"));
+    repo.put("t", k("b"), v("2"));
+    assert.equal(repo.isDirty(), true);
+    const c1 = repo.commitWork("first");
+    assert.equal(repo.isDirty(), false);
+    assert.equal(str(repo.get("t", k("a"), "main")), "1");
+
+    // forking uncommitted working state: the new branch carries the writes; both keep them
+    repo.put("t", k("c"), v("3"));
+    repo.branch("exp");
+    assert.equal(str(repo.get("t", k("c"), "exp:work")), "3");
+    assert.equal(str(repo.get("t", k("c"), "main:work")), "3");
+    assert.deepEqual(repo.branchHead("exp"), c1);
+
+    // checkout touches no working state: writes on exp stay on exp, main's stay on main
+    repo.checkout("exp");
+    repo.delete("t", k("a"));
+    repo.put("u", k("x"), v("9"));
+    const c2 = repo.commitWork("on exp");
+    repo.checkout("main");
+    assert.equal(str(repo.get("t", k("a"))), "1");
+    assert.equal(repo.get("u", k("x")), undefined);
+    assert.equal(repo.isDirty("main"), true, "main still has its uncommitted c=3");
+    repo.commitWork("c on main");
+
+    // log: newest first, through parents
+    assert.deepEqual(
+      repo.log("exp").map((c) => c.message),
+      ["on exp", "first", "init"],
+    );
+    assert.equal(repo.log("exp")[0]?.author, "tester");
+    assert.deepEqual(
+      repo.log("main", 2).map((c) => c.message),
+      ["c on main", "first"],
+    );
+
+    // diff main → exp, and --stat
+    const d = repo.diff("main", "exp");
+    assert.deepEqual(
+      d.map((t) => [t.tree, t.changes.map((c) => [str(c.key), str(c.before), str(c.after)])]),
+      [
+        ["t", [["a", "1", undefined]]],
+        ["u", [["x", undefined, "9"]]],
+      ],
+    );
+    assert.deepEqual(repo.diffStat("main", "exp"), [
+      { tree: "t", added: 0, removed: 1, modified: 0, bytesDelta: -1 },
+      { tree: "u", added: 1, removed: 0, modified: 0, bytesDelta: 1 },
+    ]);
+    assert.deepEqual(repo.diff("exp", "exp"), []);
+
+    // revisions: prefixes, ~N, tags
+    const hex = bytesToHex(c2);
+    assert.deepEqual(repo.resolve(hex.slice(0, 8)), c2);
+    assert.deepEqual(repo.resolve("exp~1"), c1);
+    assert.throws(() => repo.resolve("exp~9"), { code: "REPO_REV_NOT_FOUND" });
+    assert.throws(() => repo.resolve("nope"), { code: "REPO_REV_NOT_FOUND" });
+    repo.tag("v1", "exp~1", { message: "the first" });
+    assert.deepEqual(repo.resolve("v1"), c1);
+    assert.throws(() => repo.tag("v1", "exp"), { code: "REPO_TAG_EXISTS" });
+    assert.deepEqual(repo.resolve("v1"), c1, "a refused tag changes nothing");
+    repo.tag("v1", "exp", { force: true });
+    assert.deepEqual(repo.resolve("v1"), c2);
+
+    // bad names and bad branch operations: coded, nothing changed
+    const meta = bytesToHex(db.ref("repo/main"));
+    for (const bad of ["", "-x", "a..b", "a b", ".hid", "x/", "deadbeef", "a".repeat(65)]) {
+      assert.throws(() => repo.branch(bad), { code: "REPO_NAME_INVALID" }, bad);
+    }
+    assert.throws(() => repo.branch("exp"), { code: "REPO_BRANCH_EXISTS" });
+    assert.throws(() => repo.checkout("ghost"), { code: "REPO_REV_NOT_FOUND" });
+    assert.throws(() => repo.deleteBranch("main"), { code: "REPO_CURRENT_BRANCH" });
+    repo.checkout("exp");
+    repo.put("t", k("z"), v("uncommitted"));
+    repo.checkout("main");
+    assert.throws(() => repo.deleteBranch("exp"), { code: "REPO_DIRTY" });
+    assert.equal(str(repo.get("t", k("z"), "exp:work")), "uncommitted", "the refused delete kept the writes");
+    assert.equal(bytesToHex(db.ref("repo/main")), meta, "refused calls changed nothing");
+
+    // reset: soft keeps the working state; hard replaces it
+    repo.checkout("exp");
+    repo.reset("exp~1");
+    assert.deepEqual(repo.branchHead("exp"), c1);
+    assert.equal(str(repo.get("t", k("z"))), "uncommitted", "soft reset keeps uncommitted writes");
+    assert.equal(repo.isDirty(), true);
+    repo.reset(bytesToHex(c2), { hard: true });
+    assert.equal(repo.get("t", k("z")), undefined, "hard reset discards them, explicitly");
+    assert.equal(repo.isDirty(), false);
+    await db.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test("repo: uncommitted writes, branches and HEAD survive a crash (every call is one durable log record)", async () => {
+  const dir = tmpDir("repo-crash");
+  try {
+    let db = openState(dir, { create: true });
+    let repo = Repo.init(db, { clock: clockFrom(0) });
+    repo.put("t", k("a"), v("1"));
+    repo.commitWork("one");
+    repo.branch("side");
+    repo.checkout("side");
+    repo.put("t", k("b"), v("uncommitted"));
+    db.store.abandon(); // a crash: no checkpoint, no close
+    db = openState(dir);
+    repo = Repo.open(db, { clock: clockFrom(10_000) });
+    assert.equal(repo.current, "side");
+    assert.equal(str(repo.get("t", k("b"))), "uncommitted");
+    assert.equal(repo.log().length, 2);
+    // a crash between a branch's two records: the orphan working state is dropped, the missing one rebuilt
+    db.setRef("repo/main/work/orphan", db.ref("repo/main/work/side"));
+    db.deleteRef("repo/main/work/main");
+    repo = Repo.open(db, { clock: clockFrom(20_000) });
+    assert.equal(db.refs().has("repo/main/work/orphan"), false);
+    assert.deepEqual(repo.workRoot("main"), repo.commit(repo.branchHead("main")).data);
+    assert.throws(() => Repo.open(db, { name: "other", clock: () => 0 }), { code: "REPO_NOT_FOUND" });
+    await db.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+function liveNodes(db: StateDB): number {
+  return countReachable(db.store, db.liveRoots());
+}
+
+test("repo: after discarded branches and GC, the store holds exactly the live set", async () => {
+  const dir = tmpDir("repo-gc");
+  try {
+    const db = openState(dir, { create: true, retain: 1 });
+    const repo = Repo.init(db, { clock: clockFrom(0) });
+    const big = (tag: string, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ key: utf8(`${tag}-${i}`), value: new Uint8Array(200).fill(i & 255) }));
+    repo.write({ base: big("base", 2000) });
+    repo.commitWork("base");
+    await db.collect();
+    const baseline = db.store.stats().l2Nodes;
+    assert.equal(baseline, liveNodes(db));
+
+    for (let b = 0; b < 4; b++) {
+      repo.branch(`try${b}`, { from: "main" });
+      repo.checkout(`try${b}`);
+      repo.write({ scratch: big(`b${b}`, 1500), base: big("base", 50).map((o) => ({ key: o.key, value: null })) });
+      repo.commitWork(`attempt ${b}`);
+      repo.put("more", k("x"), v(`uncommitted ${b}`));
+    }
+    repo.checkout("main");
+    await db.collect();
+    assert.ok(db.store.stats().l2Nodes > baseline * 2, "the attempts are on disk");
+
+    // keep attempt 2 (merge it), discard the rest
+    repo.checkout("try2");
+    repo.reset("try2", { hard: true }); // drop its uncommitted write, explicitly
+    repo.checkout("main");
+    assert.equal(repo.merge("try2").kind, "fast-forward");
+    for (const b of [0, 1, 2, 3]) repo.deleteBranch(`try${b}`, { force: true });
+    const dropped = repo.prune();
+    assert.equal(dropped.length, 3, "the three discarded attempts' commits");
+    await db.collect();
+    const after = db.store.stats().l2Nodes;
+    assert.equal(after, liveNodes(db), "every node on disk is live, and every live node is on disk");
+    // live = the base state, attempt 2 and the repository metadata: well under two attempts' worth
+    assert.ok(after < baseline * 2.2, `${after} nodes vs baseline ${baseline}`);
+    db.store.dropCache();
+    assert.equal(db.verify(repo.stateOf("main")).trees, 2);
+    assert.equal(repo.log().length, 3);
+    await db.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test("repo: forget keeps the newest N and those within D per branch, dry run changes nothing; distinct keys per branch", async () => {
+  const dir = tmpDir("repo-forget");
+  try {
+    const db = openState(dir, { create: true });
+    let now = 0;
+    const repo = Repo.init(db, { clock: () => now });
+    for (let i = 1; i <= 10; i++) {
+      now = i * 3_600_000; // hourly
+      repo.put("t", k(`key${i % 4}`), v(`${i}`));
+      repo.commitWork(`c${i}`);
+    }
+    assert.equal(repo.log().length, 11);
+    const meta = bytesToHex(db.ref("repo/main"));
+    const dry = repo.forget({ keepLast: 3 }, { now, dryRun: true });
+    assert.equal(dry.forgotten.length, 8);
+    assert.equal(bytesToHex(db.ref("repo/main")), meta, "dry run changes nothing");
+    const res = repo.forget({ keepLast: 2, keepWithinMs: 4 * 3_600_000 }, { now });
+    // within 4 h of hour 10 (inclusive): hours 6..10 → 5 commits; keepLast 2 is inside that
+    assert.deepEqual(
+      repo.log().map((c) => c.message),
+      ["c10", "c9", "c8", "c7", "c6"],
+    );
+    assert.equal(res.forgotten.length, 6);
+    assert.throws(() => repo.resolve("main~5"), { code: "REPO_REV_NOT_FOUND" });
+    // distinct keys changed by the branch's commits: key0..key3 of tree t
+    assert.equal(repo.distinctKeys(), 4);
+    await db.close();
+  } finally {
+    rmDir(dir);
+  }
+});
