@@ -29,7 +29,8 @@
  * its canonical record (commit.ts), so equal inputs and clock give equal ids;
  * every commit in `commits` is live (its data is never collected) until
  * `prune` drops commits no branch or tag reaches.
- * Costs: branch = two small log records, independent of the state's size;
+ * Costs: branch = two small log records and one fsync, independent of the
+ * state's size;
  * commit = one; a working write = the tree updates + one log record; diff
  * and merge are proportional to the change (Merkle diff); log walks parents.
  */
@@ -164,8 +165,9 @@ export class Repo {
     const enc = encodeCommit(c);
     const id = commitId(enc);
     // the work ref first: a crash before the metadata leaves an orphan that open() removes
-    db.setRef(repo.workRef(branch), data);
-    db.setRef(repo.metaRef, EMPTY_ROOT);
+    // unsynced: the metadata commit below is fsynced, and the log is ordered, so it covers these
+    db.setRef(repo.workRef(branch), data, { sync: false });
+    db.setRef(repo.metaRef, EMPTY_ROOT, { sync: false });
     db.commitRef(repo.metaRef, {
       [T_COMMITS]: [{ key: id, value: enc }],
       [T_BRANCHES]: [{ key: utf8(branch), value: encodeBranch(id) }],
@@ -466,7 +468,7 @@ export class Repo {
     const head = this.resolve(from);
     const work = fromBranch ? this.workRoot(from) : this.commit(head).data;
     const hll = fromBranch ? this.metaGet(T_HLL, utf8(from)) : undefined;
-    this.db.setRef(this.workRef(name), work);
+    this.db.setRef(this.workRef(name), work, { sync: false }); // made durable by the synced record below
     const w: Record<string, Op[]> = { [T_BRANCHES]: [{ key: utf8(name), value: encodeBranch(head) }] };
     if (fromBranch && hll !== undefined) w[T_HLL] = [{ key: utf8(name), value: hll }];
     this.db.commitRef(this.metaRef, w);
@@ -565,7 +567,7 @@ export class Repo {
   reset(rev: string, opts: { hard?: boolean } = {}): Uint8Array {
     const b = this.current;
     const id = this.resolve(rev);
-    if (opts.hard) this.db.setRef(this.workRef(b), this.commit(id).data);
+    if (opts.hard) this.db.setRef(this.workRef(b), this.commit(id).data, { sync: false }); // covered by the next record
     this.db.commitRef(this.metaRef, { [T_BRANCHES]: [{ key: utf8(b), value: encodeBranch(id) }] });
     return id;
   }
@@ -593,7 +595,7 @@ export class Repo {
     }
     const theirData = this.commit(theirs).data;
     if (base !== undefined && equalBytes(base, ours) && !opts.noFastForward) {
-      this.db.setRef(this.workRef(b), theirData);
+      this.db.setRef(this.workRef(b), theirData, { sync: false }); // covered by the next record
       const hll = this.metaGet(T_HLL, utf8(b));
       const theirHll = this.theirHll(rev);
       const w: Record<string, Op[]> = { [T_BRANCHES]: [{ key: utf8(b), value: encodeBranch(theirs) }] };
