@@ -14,6 +14,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   snapshot: async () => (await import("./suites/snapshot.js")).run,
   sig: async () => (await import("./suites/sig.js")).run,
   exec: async () => (await import("./suites/exec.js")).run,
+  "sandbox-mcts": async () => (await import("./suites/sandbox-mcts.js")).run,
   sketch: async () => (await import("./suites/sketch.js")).run,
 };
 

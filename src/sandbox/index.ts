@@ -16,3 +16,61 @@ export {
   type TreeDiff,
   type TreeStat,
 } from "./repo.js";
+export { ForestFork } from "./fork.js";
+export {
+  type Environment,
+  executeTxOnFork,
+  type Forkable,
+  type MctsChildStats,
+  type MctsOptions,
+  type MctsProgress,
+  type MctsResult,
+  mcts,
+  type TxContext,
+  transactionEnvironment,
+  txValidOn,
+} from "./mcts.js";
+export {
+  createForkPool,
+  type FailureReason,
+  type ForkContext,
+  type ForkOutcome,
+  ForkPool,
+  type ForkPoolOptions,
+  type ForkTask,
+  type RunForksOptions,
+  type RunOptions,
+  runForks,
+} from "./runner.js";
+export {
+  parseDuration,
+  planRetention,
+  type RetentionDecision,
+  type RetentionItem,
+  type RetentionPlan,
+  type RetentionPolicy,
+  type RetentionReason,
+} from "./retention.js";
+export { Chunker, type ChunkerParams, chunkEnds, DEFAULT_CHUNKER } from "./chunker.js";
+export {
+  type CheckpointDiff,
+  type CheckpointFile,
+  type CheckpointInfo,
+  type CheckpointOptions,
+  type CheckpointProgress,
+  type CheckpointStats,
+  checkpointInfo,
+  createCheckpoint,
+  type DiffItem,
+  deleteCheckpoint,
+  diffCheckpoints,
+  type ForgetResult,
+  forgetCheckpoints,
+  listCheckpoints,
+  openFile,
+  type RestoreOptions,
+  type RestoreProgress,
+  type RestoreReport,
+  resolveCheckpoint,
+  restoreCheckpoint,
+} from "./checkpoint.js";

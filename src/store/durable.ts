@@ -57,6 +57,8 @@ export interface DurableOptions {
 }
 
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+/** The LMDB table of node frames (id → frame, codec.ts); store/reader.ts opens it read-only. */
+export const NODES_TABLE = "nodes";
 const STATE_KEY = "state";
 
 export interface DurableStats {
@@ -122,7 +124,7 @@ export class DurableStore implements NodeStore {
   private constructor(dir: StoreDir, env: RootDatabase, wal: Wal, opts: DurableOptions) {
     this.dir = dir;
     this.env = env;
-    this.nodes = env.openDB<Buffer, Buffer>({ name: "nodes", encoding: "binary", keyEncoding: "binary" });
+    this.nodes = env.openDB<Buffer, Buffer>({ name: NODES_TABLE, encoding: "binary", keyEncoding: "binary" });
     this.meta = env.openDB<Buffer, string>({ name: "meta", encoding: "binary", keyEncoding: "ordered-binary" });
     this.wal = wal;
     this.cache = new NodeCache(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);

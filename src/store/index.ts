@@ -10,8 +10,10 @@ export {
   DurableStore,
   type DurableOptions,
   type DurableStats,
+  NODES_TABLE,
   type OpenedStore,
 } from "./durable.js";
 export { ioError, StoreDir } from "./env.js";
+export { NodeReader } from "./reader.js";
 export { Collector, type GcPhase, type GcProgress, IdSet } from "./gc.js";
 export { fsyncDir, Wal, type WalRecord, writeFileDurable } from "./wal.js";
