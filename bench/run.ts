@@ -15,6 +15,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   sig: async () => (await import("./suites/sig.js")).run,
   exec: async () => (await import("./suites/exec.js")).run,
   "sandbox-mcts": async () => (await import("./suites/sandbox-mcts.js")).run,
+  "sandbox-branch": async () => (await import("./suites/sandbox-branch.js")).run,
   sketch: async () => (await import("./suites/sketch.js")).run,
 };
 

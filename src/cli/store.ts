@@ -53,7 +53,7 @@ const { parseArgs, expectArgs, heightArg } = argHelpers((message) => new UsageEr
 
 // ------------------------------------------------------------ versions
 
-interface Resolved {
+export interface Resolved {
   root: Uint8Array;
   /** "height 12", "ref main", "root 3fa…". */
   label: string;
@@ -64,7 +64,7 @@ interface Resolved {
  * retained and a ref has that name), 64 hex digits a forest root, anything
  * else a ref name. Unknown heights and refs are the library's coded errors.
  */
-function resolveVersion(db: StateDB, spec: string): Resolved {
+export function resolveVersion(db: StateDB, spec: string): Resolved {
   if (/^[0-9a-fA-F]{64}$/.test(spec)) return { root: hexToBytes(spec.toLowerCase()), label: `root ${spec}` };
   if (/^\d+$/.test(spec)) {
     const h = Number(spec);

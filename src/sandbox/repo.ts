@@ -370,31 +370,59 @@ export class Repo {
    * The merge base of two commits: a common ancestor that is not an ancestor
    * of another common ancestor; of several such, the newest (then the
    * greatest id), so the choice is deterministic. undefined if none is known.
+   * Costs: one walk of a's ancestors, one of b's down to the common ones,
+   * and one more per candidate when there are several (criss-cross merges):
+   * O(history), not O(history²).
    */
   mergeBase(a: Uint8Array, b: Uint8Array): Uint8Array | undefined {
-    const ancestors = (x: Uint8Array) => {
-      const seen = new Map<string, Uint8Array>();
-      const stack = [x];
-      while (stack.length > 0) {
-        const id = stack.pop() as Uint8Array;
-        const k = bytesToHex(id);
-        if (seen.has(k)) continue;
-        const rec = this.metaGet(T_COMMITS, id);
-        if (rec === undefined) continue;
-        seen.set(k, id);
-        for (const p of decodeCommit(rec).parents) stack.push(p);
-      }
-      return seen;
+    const parents = (id: Uint8Array): readonly Uint8Array[] => {
+      const rec = this.metaGet(T_COMMITS, id);
+      return rec === undefined ? [] : decodeCommit(rec).parents;
     };
-    const ofA = ancestors(a);
-    const common = [...ancestors(b)].filter(([k]) => ofA.has(k)).map(([, id]) => id);
-    const best = common.filter((c) => !common.some((d) => !equalBytes(c, d) && this.isAncestor(c, d)));
-    best.sort((x, y) => {
-      const tx = this.commit(x).time;
-      const ty = this.commit(y).time;
-      return tx !== ty ? ty - tx : bytesToHex(y) < bytesToHex(x) ? -1 : 1;
-    });
-    return best[0];
+    const known = (id: Uint8Array) => this.metaGet(T_COMMITS, id) !== undefined;
+    // 1. every ancestor of a (one walk)
+    const ofA = new Set<string>();
+    for (const stack = [a]; stack.length > 0; ) {
+      const id = stack.pop() as Uint8Array;
+      const k = bytesToHex(id);
+      if (ofA.has(k) || !known(id)) continue;
+      ofA.add(k);
+      stack.push(...parents(id));
+    }
+    // 2. walk down from b, stopping at the first common ancestor on each path: the candidates
+    const candidates = new Map<string, Uint8Array>();
+    const seen = new Set<string>();
+    for (const stack = [b]; stack.length > 0; ) {
+      const id = stack.pop() as Uint8Array;
+      const k = bytesToHex(id);
+      if (seen.has(k) || !known(id)) continue;
+      seen.add(k);
+      if (ofA.has(k)) candidates.set(k, id);
+      else stack.push(...parents(id));
+    }
+    // 3. drop candidates that are ancestors of other candidates (criss-cross histories): one walk per candidate
+    const best = new Map(candidates);
+    if (candidates.size > 1) {
+      for (const c of candidates.values()) {
+        const below = new Set<string>();
+        for (const stack = [...parents(c)]; stack.length > 0; ) {
+          const id = stack.pop() as Uint8Array;
+          const k = bytesToHex(id);
+          if (below.has(k) || !known(id)) continue;
+          below.add(k);
+          best.delete(k);
+          stack.push(...parents(id));
+        }
+      }
+    }
+    // 4. of several, the newest, then the greatest id: deterministic
+    let pick: CommitInfo | undefined;
+    for (const id of best.values()) {
+      const c = this.commit(id);
+      if (pick === undefined || c.time > pick.time || (c.time === pick.time && bytesToHex(c.id) > bytesToHex(pick.id)))
+        pick = c;
+    }
+    return pick?.id;
   }
 
   /**

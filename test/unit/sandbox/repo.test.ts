@@ -233,3 +233,41 @@ test("repo: forget keeps the newest N and those within D per branch, dry run cha
     rmDir(dir);
   }
 });
+
+test("repo: merge base on long and criss-cross histories (R10)", async () => {
+  const dir = tmpDir("repo-base");
+  try {
+    const db = openState(dir, { create: true });
+    const repo = Repo.init(db, { clock: clockFrom(0) });
+    for (let i = 0; i < 300; i++) {
+      repo.put("t", k("n"), v(`${i}`));
+      repo.commitWork(`c${i}`);
+    }
+    const fork = repo.branchHead("main");
+    repo.branch("b");
+    repo.put("t", k("m"), v("main"));
+    const m1 = repo.commitWork("m1");
+    repo.checkout("b");
+    repo.put("t", k("x"), v("b"));
+    const b1 = repo.commitWork("b1");
+    assert.deepEqual(repo.mergeBase(m1, b1), fork);
+    assert.deepEqual(repo.mergeBase(b1, m1), fork);
+    assert.deepEqual(repo.mergeBase(m1, fork), fork);
+
+    // criss-cross: each side merges the other's first commit, then both move on
+    repo.merge("main~0", { noFastForward: true, policy: "ours" }); // b2 = merge(b1, m1)
+    const b2 = repo.branchHead("b");
+    repo.checkout("main");
+    repo.merge(bytesToHex(b1), { noFastForward: true, policy: "ours" }); // m2 = merge(m1, b1)
+    const m2 = repo.branchHead("main");
+    // the common ancestors of m2 and b2 are m1, b1 and everything below; the best ones are m1 and b1
+    const base = repo.mergeBase(m2, b2);
+    assert.ok(base !== undefined && (bytesToHex(base) === bytesToHex(m1) || bytesToHex(base) === bytesToHex(b1)));
+    assert.deepEqual(repo.mergeBase(b2, m2), base, "symmetric");
+    // b1 was made after m1 by the clock, so it is the newest best candidate
+    assert.deepEqual(base, b1);
+    await db.close();
+  } finally {
+    rmDir(dir);
+  }
+});
