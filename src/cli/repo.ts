@@ -45,7 +45,6 @@ import {
   type MergePolicy,
   type MergeResult,
   parseDuration,
-  planMerge,
   Repo,
   type TreeDiff,
   type TreeStat,
@@ -702,11 +701,7 @@ function conflictLine(c: Conflict): string {
 
 /** Every conflict a merge of `rev` into the current branch would meet (for the report of a failed merge). */
 function conflictsOf(repo: Repo, rev: string): Conflict[] {
-  const ours = repo.branchHead(repo.current);
-  const theirs = repo.resolve(rev);
-  const base = repo.mergeBase(ours, theirs);
-  const baseData = base === undefined ? EMPTY_ROOT : repo.commit(base).data;
-  return planMerge(repo.db.map, baseData, repo.commit(ours).data, repo.commit(theirs).data, "fail").conflicts;
+  return repo.previewMerge(rev).conflicts;
 }
 
 function mergeJson(r: MergeResult) {
@@ -722,10 +717,10 @@ function mergeJson(r: MergeResult) {
 
 verb(
   "merge",
-  "<REV> [--policy fail|ours|theirs] [--no-ff] [-m MSG] [--json]",
+  "<REV> [--policy fail|ours|theirs] [--no-ff] [--allow-unrelated] [-m MSG] [--json]",
   "3-way merge of REV into the current branch; policy fail (default) stops on conflicts and changes nothing",
   {
-    spec: { policy: "value", "no-ff": "bool", message: "value", json: "bool" },
+    spec: { policy: "value", "no-ff": "bool", "allow-unrelated": "bool", message: "value", json: "bool" },
     short: { "-m": "message" },
     run: async (p, ctx) => {
       expectArgs(p, ["<REV>"]);
@@ -739,6 +734,7 @@ verb(
           r = repo.merge(rev, {
             policy,
             noFastForward: p.flags.has("no-ff"),
+            allowUnrelated: p.flags.has("allow-unrelated"),
             ...(message === undefined ? {} : { message }),
           });
         } catch (e) {

@@ -167,6 +167,8 @@ export class StateDB {
   /** In-process keep-alives (lease()): hex root → root and count. */
   private readonly leases = new Map<string, { root: Uint8Array; count: number }>();
   private pendingLog: { seq: number; roots: Uint8Array[] }[] = [];
+  /** Hex roots reachable through keep-alive links from the live set; dropped whenever the live set may change. */
+  private linkedMemo: Set<string> | undefined = undefined;
   private closed = false;
   private readonly recovered: { records: number; ms: number };
 
@@ -359,7 +361,8 @@ export class StateDB {
    */
   stage(base: Uint8Array, writes: Writes, derive?: (roots: ReadonlyMap<string, Uint8Array>) => Writes): Staged {
     this.open_();
-    checkRootArg(base);
+    // a dead base could be mid-sweep: staging on it would resurrect nodes GC is deleting
+    this.requireLive(checkRootArg(base));
     const first = writesList(writes);
     this.checkLinks(first);
     const roots = new Map<string, Uint8Array>();
@@ -417,19 +420,26 @@ export class StateDB {
     return staged.root.slice();
   }
 
-  /** Commits `writes` on top of ref `name` and moves the ref to the result. Durable when it returns. */
-  commitRef(name: string, writes: Writes): Uint8Array {
+  /**
+   * Commits `writes` on top of ref `name` and moves the ref to the result.
+   * Durable when it returns; with `sync: false` the fsync is deferred to the
+   * next synced record or `sync()` (the log is ordered: a later synced record
+   * makes this one durable too), as for `setRef`.
+   */
+  commitRef(name: string, writes: Writes, opts: { sync?: boolean } = {}): Uint8Array {
     this.open_();
     const base = this.refRoot(checkName(name, MAX_REF_NAME, "REF_NAME_INVALID"));
     const trees = writesList(writes);
     this.checkLinks(trees);
     const root = this.applyTrees(base, trees);
-    this.log({ kind: "commit", target: { ref: name }, base, root, trees: trees as [string, Op[]][] });
+    this.log(
+      { kind: "commit", target: { ref: name }, base, root, trees: trees as [string, Op[]][] },
+      opts.sync !== false,
+    );
     this.maybeCheckpoint();
     return root;
   }
 
-  /** Creates or moves ref `name` to `root`, which must be live (a retained height, a ref or a pin). */
   /**
    * Creates or moves ref `name` to `root`, which must be live (a retained
    * height, a ref or a pin). With `sync: false` the log record's fsync is
@@ -486,15 +496,20 @@ export class StateDB {
   private hold(root: Uint8Array): () => void {
     const k = bytesToHex(root);
     const l = this.leases.get(k);
-    if (l === undefined) this.leases.set(k, { root: root.slice(), count: 1 });
-    else l.count++;
+    if (l === undefined) {
+      this.leases.set(k, { root: root.slice(), count: 1 });
+      this.linkedMemo = undefined;
+    } else l.count++;
     this.shade(root);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       const e = this.leases.get(k);
-      if (e !== undefined && --e.count === 0) this.leases.delete(k);
+      if (e !== undefined && --e.count === 0) {
+        this.leases.delete(k);
+        this.linkedMemo = undefined;
+      }
     };
   }
 
@@ -529,7 +544,12 @@ export class StateDB {
     this.log({ kind: "unpin", root: root.slice() });
   }
 
-  /** True when `root` is kept by a retained height, a ref or a pin. */
+  /**
+   * True when `root` is kept by a retained height, a ref, a pin, a lease, or
+   * a keep-alive link of a live version. The quick checks come first; the
+   * links are walked at most once per change of the state (the set of
+   * linked roots is memoised until the next log record or lease change).
+   */
   isLive(root: Uint8Array): boolean {
     if (isEmptyRoot(root)) return true;
     // cheapest first: the head (what snapshots and refs usually name), heights, refs; then the hex-keyed maps
@@ -539,12 +559,15 @@ export class StateDB {
     const k = bytesToHex(root);
     if (this.state.pins.has(k) || this.leases.has(k)) return true;
     // finally the keep-alive links of every live version, transitively
-    let found = false;
-    this.walkLinks(this.liveForestRoots(), (r) => {
-      if (equalBytes(r, root)) found = true;
-      return !found;
-    });
-    return found;
+    if (this.linkedMemo === undefined) {
+      const set = new Set<string>();
+      this.walkLinks(this.liveForestRoots(), (r) => {
+        set.add(bytesToHex(r));
+        return true;
+      });
+      this.linkedMemo = set;
+    }
+    return this.linkedMemo.has(k);
   }
 
   /**
@@ -640,6 +663,7 @@ export class StateDB {
    * re-executed and must reproduce their recorded roots.
    */
   private apply(rec: LogRecord, replay: boolean): void {
+    this.linkedMemo = undefined; // any record may change what is live
     const s = this.state;
     switch (rec.kind) {
       case "commit": {

@@ -112,3 +112,52 @@ export function decodeTag(b: Uint8Array): Tag {
   r.done();
   return { commit, message };
 }
+
+/**
+ * An operation that spans two refs (the metadata and a working state), written
+ * first so that a crash mid-way is finished by `Repo.open` (R9a):
+ *   setWork = 0x01 ‖ root[32]                  the working state must become root
+ *   merge   = 0x02 ‖ ours[32] ‖ theirs[32] ‖ time u64 ‖ str(message) ‖ str(their branch or "")
+ */
+export type Pending =
+  | { readonly kind: "setWork"; readonly root: Uint8Array }
+  | {
+      readonly kind: "merge";
+      readonly ours: Uint8Array;
+      readonly theirs: Uint8Array;
+      readonly time: number;
+      readonly message: string;
+      readonly theirBranch: string;
+    };
+
+export function encodePending(p: Pending): Uint8Array {
+  const w = new Writer(p.kind === "setWork" ? 33 : 96 + p.message.length * 3);
+  if (p.kind === "setWork") {
+    w.u8(1);
+    w.raw(p.root);
+  } else {
+    w.u8(2);
+    w.raw(p.ours);
+    w.raw(p.theirs);
+    w.u64(p.time);
+    w.str(p.message);
+    w.str(p.theirBranch);
+  }
+  return w.finish();
+}
+
+export function decodePending(b: Uint8Array): Pending {
+  const r = new Reader(b);
+  const kind = r.byte();
+  let p: Pending;
+  if (kind === 1) p = { kind: "setWork", root: r.bytes(HASH_BYTES).slice() };
+  else if (kind === 2) {
+    const ours = r.bytes(HASH_BYTES).slice();
+    const theirs = r.bytes(HASH_BYTES).slice();
+    const time = u64(r);
+    const message = str(r);
+    p = { kind: "merge", ours, theirs, time, message, theirBranch: str(r) };
+  } else return r.fail("unknown pending operation");
+  r.done();
+  return p;
+}

@@ -9,6 +9,11 @@
  * returning the value to keep (a Uint8Array) or null to delete the key. The
  * result is a list of ops to apply to OUR version.
  *
+ * Several merge bases (criss-cross histories, R10a): the caller passes the
+ * keys on which the other best bases disagree with the chosen one as
+ * `uncertain`. For those keys the base is unknown, so any difference between
+ * the two sides is a conflict for the policy, never a silent pick.
+ *
  * Invariants: the result depends only on the three versions and the policy
  * (never on iteration order: trees and keys are visited in byte order); with
  * no conflicts, merge(ours, theirs) and merge(theirs, ours) give the same
@@ -18,7 +23,7 @@
  * to the change (diff reads only subtrees whose ids differ); a tree changed
  * on one side only costs one diff; untouched trees cost nothing.
  */
-import { bytesToHex, equalBytes, HeliosError } from "../core/index.js";
+import { bytesToHex, compareBytes, equalBytes, HeliosError, utf8 } from "../core/index.js";
 import { type Change, EMPTY_ROOT, type MerkleMap, type Op } from "../merkle/index.js";
 
 export interface Conflict {
@@ -53,10 +58,26 @@ function changedTrees(map: MerkleMap, a: Uint8Array, b: Uint8Array): Map<string,
   return out;
 }
 
+/** The policy, checked: INVALID_ARGUMENT for anything but the three names and a function. */
+export function checkPolicy(policy: unknown): MergePolicy {
+  if (policy === "fail" || policy === "ours" || policy === "theirs" || typeof policy === "function") {
+    return policy as MergePolicy;
+  }
+  throw new HeliosError(
+    "INVALID_ARGUMENT",
+    { policy: String(policy) },
+    'a merge policy is "fail", "ours", "theirs" or a function',
+  );
+}
+
+const same = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean =>
+  a === undefined ? b === undefined : b !== undefined && equalBytes(a, b);
+
 /**
  * Plans the merge of `theirs` into `ours` from `base` (all forest roots in
  * `map`'s store). With policy "fail", conflicts are returned unresolved and
- * the caller must not apply the plan (REPO_MERGE_CONFLICT).
+ * the caller must not apply the plan (REPO_MERGE_CONFLICT). `uncertain`:
+ * per tree, keys whose base is unknown (see the header).
  */
 export function planMerge(
   map: MerkleMap,
@@ -64,66 +85,91 @@ export function planMerge(
   ours: Uint8Array,
   theirs: Uint8Array,
   policy: MergePolicy,
+  uncertain: ReadonlyMap<string, readonly Uint8Array[]> = new Map(),
 ): MergePlan {
+  checkPolicy(policy);
   const writes = new Map<string, Op[]>();
   const conflicts: Conflict[] = [];
   let taken = 0;
-  if (equalBytes(ours, theirs) || equalBytes(base, theirs)) return { writes, conflicts, taken };
+  if (equalBytes(ours, theirs) || (uncertain.size === 0 && equalBytes(base, theirs))) {
+    return { writes, conflicts, taken };
+  }
+  const settle = (conflict: Conflict, ops: Op[]): void => {
+    conflicts.push(conflict);
+    if (policy === "fail" || policy === "ours") return;
+    let keep: Uint8Array | null;
+    if (policy === "theirs") keep = conflict.theirs ?? null;
+    else {
+      keep = policy(conflict);
+      if (keep !== null && !(keep instanceof Uint8Array)) {
+        throw new HeliosError(
+          "INVALID_ARGUMENT",
+          { tree: conflict.tree, key: bytesToHex(conflict.key) },
+          "a merge resolver returns a Uint8Array, or null to delete the key",
+        );
+      }
+    }
+    if (!same(conflict.ours, keep ?? undefined)) ops.push({ key: conflict.key, value: keep });
+  };
   const byUs = changedTrees(map, base, ours);
   const byThem = changedTrees(map, base, theirs);
-  const names = [...byThem.keys()].sort();
+  const names = [...new Set([...byThem.keys(), ...uncertain.keys()])].sort();
   for (const name of names) {
-    const t = byThem.get(name) as Change;
-    const rootB = t.before ?? EMPTY_ROOT;
-    const rootT = t.after ?? EMPTY_ROOT;
+    const t = byThem.get(name);
     const u = byUs.get(name);
+    const rootB =
+      t?.before ??
+      u?.before ??
+      (t === undefined && u === undefined ? map.get(base, utf8(name)) : undefined) ??
+      EMPTY_ROOT;
+    const rootT = t === undefined ? rootB : (t.after ?? EMPTY_ROOT);
     const rootO = u === undefined ? rootB : (u.after ?? EMPTY_ROOT);
     if (equalBytes(rootO, rootT)) continue;
     const ops: Op[] = [];
-    if (u === undefined) {
+    const unsureKeys = [...(uncertain.get(name) ?? [])].sort(compareBytes);
+    const unsure = new Set(unsureKeys.map((k) => bytesToHex(k)));
+    // keys whose base is unknown: every difference between the two sides is a conflict
+    for (const key of unsureKeys) {
+      const o = map.get(rootO, key);
+      const th = map.get(rootT, key);
+      if (same(o, th)) continue;
+      settle(
+        { tree: name, key: key.slice(), base: map.get(rootB, key)?.slice(), ours: o?.slice(), theirs: th?.slice() },
+        ops,
+      );
+    }
+    if (t !== undefined && u === undefined) {
       // only they changed this tree: our tree is the base's, so their changes apply as they are
-      for (const c of map.diff(rootO, rootT)) ops.push({ key: c.key.slice(), value: c.after?.slice() ?? null });
-      taken += ops.length;
-    } else {
+      for (const c of map.diff(rootO, rootT)) {
+        if (unsure.has(bytesToHex(c.key))) continue;
+        ops.push({ key: c.key.slice(), value: c.after?.slice() ?? null });
+        taken++;
+      }
+    } else if (t !== undefined) {
       const ourChanges = new Map<string, Change>();
       for (const c of map.diff(rootB, rootO)) ourChanges.set(bytesToHex(c.key), c);
       for (const c of map.diff(rootB, rootT)) {
-        const o = ourChanges.get(bytesToHex(c.key));
+        const hex = bytesToHex(c.key);
+        if (unsure.has(hex)) continue;
+        const o = ourChanges.get(hex);
         if (o === undefined) {
           ops.push({ key: c.key.slice(), value: c.after?.slice() ?? null });
           taken++;
-          continue;
-        }
-        const same =
-          o.after === undefined ? c.after === undefined : c.after !== undefined && equalBytes(o.after, c.after);
-        if (same) continue;
-        const conflict: Conflict = {
-          tree: name,
-          key: c.key.slice(),
-          base: c.before?.slice(),
-          ours: o.after?.slice(),
-          theirs: c.after?.slice(),
-        };
-        conflicts.push(conflict);
-        if (policy === "fail" || policy === "ours") continue;
-        let keep: Uint8Array | null | undefined;
-        if (policy === "theirs") keep = conflict.theirs ?? null;
-        else {
-          keep = policy(conflict);
-          if (keep !== null && !(keep instanceof Uint8Array)) {
-            throw new HeliosError(
-              "INVALID_ARGUMENT",
-              { tree: name, key: bytesToHex(conflict.key) },
-              "a merge resolver returns a Uint8Array, or null to delete the key",
-            );
-          }
-        }
-        const cur = conflict.ours;
-        if (keep === null ? cur !== undefined : cur === undefined || !equalBytes(cur, keep)) {
-          ops.push({ key: conflict.key, value: keep });
+        } else if (!same(o.after, c.after)) {
+          settle(
+            {
+              tree: name,
+              key: c.key.slice(),
+              base: c.before?.slice(),
+              ours: o.after?.slice(),
+              theirs: c.after?.slice(),
+            },
+            ops,
+          );
         }
       }
     }
+    ops.sort((a, b) => compareBytes(a.key, b.key));
     if (ops.length > 0) writes.set(name, ops);
   }
   return { writes, conflicts, taken };

@@ -24,6 +24,11 @@
  * and `deleteBranch(name, { force: true })`; every other call that would
  * have to (merge, deleting a dirty branch) refuses with REPO_DIRTY.
  *
+ * Two refs, one step (R9a): reset --hard and merges change a head and a
+ * working state; they write their intent (`pending` tree) first, and
+ * `open` (and every writing call) finishes an intent a crash interrupted,
+ * so a crash at any record boundary reopens as all-before or all-after.
+ *
  * Invariants: every change to the metadata is one logged commit on its ref
  * (atomic and durable when the call returns); a commit's id is the hash of
  * its canonical record (commit.ts), so equal inputs and clock give equal ids;
@@ -34,21 +39,23 @@
  * commit = one; a working write = the tree updates + one log record; diff
  * and merge are proportional to the change (Merkle diff); log walks parents.
  */
-import { bytesToHex, concatBytes, equalBytes, HeliosError, HyperLogLog, utf8 } from "../core/index.js";
+import { bytesToHex, concatBytes, equalBytes, HeliosError, hexToBytes, HyperLogLog, utf8 } from "../core/index.js";
 import { LIVE_TREE, type StateDB, type Writes } from "../history/index.js";
-import { type Change, EMPTY_ROOT, type Op } from "../merkle/index.js";
+import { type Change, EMPTY_ROOT, isEmptyRoot, type Op } from "../merkle/index.js";
 import {
   type Commit,
   commitId,
   decodeBranch,
   decodeCommit,
+  decodePending,
   decodeTag,
   encodeBranch,
   encodeCommit,
+  encodePending,
   encodeTag,
   type Tag,
 } from "./commit.js";
-import { type Conflict, type MergePolicy, planMerge } from "./merge.js";
+import { type Conflict, checkPolicy, type MergePlan, type MergePolicy, planMerge } from "./merge.js";
 
 export interface RepoOptions {
   /** The repository's name in the store (default "main"): refs `repo/<name>` and `repo/<name>/work/*`. */
@@ -107,6 +114,7 @@ const T_BRANCHES = "branches";
 const T_TAGS = "tags";
 const T_HEAD = "head";
 const T_HLL = "hll";
+const T_PENDING = "pending";
 const HEAD_KEY = utf8("HEAD");
 /** 2^12 one-byte registers: 4 KiB per branch, ±1.6 % standard error. */
 const HLL_PRECISION = 12;
@@ -114,11 +122,18 @@ const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._/-]*$/;
 const MAX_NAME = 64;
 const dec = new TextDecoder();
 
+/** Names `get`/`diff` read as working states, so no branch or tag may take them. */
+const RESERVED = new Set(["work", "HEAD"]);
+const MAX_REPO_NAME = 32;
+
 function checkName(kind: "branch" | "tag" | "repository", name: unknown): string {
+  const max = kind === "repository" ? MAX_REPO_NAME : MAX_NAME;
   if (
     typeof name !== "string" ||
     name.length === 0 ||
-    name.length > MAX_NAME ||
+    name.length > max ||
+    RESERVED.has(name) ||
+    (kind === "repository" && name.includes("/")) ||
     !NAME_RE.test(name) ||
     name.includes("..") ||
     name.includes("//") ||
@@ -129,7 +144,7 @@ function checkName(kind: "branch" | "tag" | "repository", name: unknown): string
     throw new HeliosError(
       "REPO_NAME_INVALID",
       { kind, name: String(name) },
-      `a ${kind} name is 1–${MAX_NAME} characters of A–Z a–z 0–9 . _ / -, not starting with . / or -, without "..", and not all lowercase hex (that reads as a commit id)`,
+      `a ${kind} name is 1–${max} characters of A–Z a–z 0–9 . _ ${kind === "repository" ? "" : "/ "}-, not starting with . / or -, without ".." or "//", not ending in / or ., not "work" or "HEAD", and not 6+ lowercase hex digits (that reads as a commit id)`,
     );
   }
   return name;
@@ -157,11 +172,12 @@ export class Repo {
   /** Creates a repository with one branch whose first commit holds `from` (default: the empty state). */
   static init(db: StateDB, opts: InitOptions): Repo {
     const repo = new Repo(db, opts);
-    if (db.refs().has(repo.metaRef)) throw new HeliosError("REPO_EXISTS", { name: repo.name });
+    // a metadata ref without HEAD is an init a crash cut short (its records are a prefix of init's): redo it
+    if (db.refs().has(repo.metaRef) && repo.initialised()) throw new HeliosError("REPO_EXISTS", { name: repo.name });
     const branch = checkName("branch", opts.branch ?? "main");
     const data = opts.from ?? EMPTY_ROOT;
     if (!db.isLive(data)) throw new HeliosError("ROOT_NOT_LIVE", { root: bytesToHex(data) });
-    const c: Commit = { data, parents: [], time: repo.now(), author: repo.author, message: opts.message ?? "init" };
+    const c: Commit = { data, parents: [], time: repo.timeOf(), author: repo.author, message: opts.message ?? "init" };
     const enc = encodeCommit(c);
     const id = commitId(enc);
     // the work ref first: a crash before the metadata leaves an orphan that open() removes
@@ -185,7 +201,10 @@ export class Repo {
    */
   static open(db: StateDB, opts: RepoOptions): Repo {
     const repo = new Repo(db, opts);
-    if (!db.refs().has(repo.metaRef)) throw new HeliosError("REPO_NOT_FOUND", { name: repo.name });
+    if (!db.refs().has(repo.metaRef) || !repo.initialised()) {
+      throw new HeliosError("REPO_NOT_FOUND", { name: repo.name });
+    }
+    repo.repair();
     const branches = new Set(repo.branchNames());
     const prefix = `${repo.metaRef}/work/`;
     for (const ref of db.refs().keys()) {
@@ -199,13 +218,59 @@ export class Repo {
   }
 
   static exists(db: StateDB, name = "main"): boolean {
-    return db.refs().has(`repo/${name}`);
+    return db.refs().has(`repo/${name}`) && db.get(T_HEAD, HEAD_KEY, db.ref(`repo/${name}`)) !== undefined;
   }
 
-  private now(): number {
-    const t = this.clock();
-    if (!Number.isSafeInteger(t) || t < 0)
-      throw new HeliosError("INVALID_ARGUMENT", { time: t }, "clock() returns ms ≥ 0");
+  private initialised(): boolean {
+    return this.metaGet(T_HEAD, HEAD_KEY) !== undefined;
+  }
+
+  /**
+   * Finishes an operation that spans the metadata and a working state, left
+   * half-done by a crash (or a failed write) between its records (R9a). Each
+   * such operation first writes its intent into the `pending` tree; the
+   * records that follow are a prefix of: the working state's change, then
+   * the metadata's final record, which clears the intent. Called by `open`
+   * and at the start of every call that writes. Costs one tree-root lookup
+   * when nothing is pending.
+   */
+  private repair(): void {
+    const tr = this.db.treeRoot(T_PENDING, this.meta);
+    if (isEmptyRoot(tr)) return;
+    for (const [k, v] of [...this.db.map.entries(tr)].map(([a, b]) => [a.slice(), b.slice()] as const)) {
+      const branch = dec.decode(k);
+      const p = decodePending(v);
+      const clear: Op = { key: k, value: null };
+      if (this.metaGet(T_BRANCHES, k) === undefined) {
+        this.db.commitRef(this.metaRef, { [T_PENDING]: [clear] });
+        continue;
+      }
+      if (p.kind === "setWork") {
+        if (!equalBytes(this.db.ref(this.workRef(branch)), p.root)) {
+          this.db.setRef(this.workRef(branch), p.root, { sync: false });
+        }
+        this.db.commitRef(this.metaRef, { [T_PENDING]: [clear] });
+      } else {
+        const head = this.branchHead(branch);
+        const ourData = this.commit(p.ours).data;
+        const work = this.db.ref(this.workRef(branch));
+        if (equalBytes(head, p.ours) && !equalBytes(work, ourData)) {
+          // the merged state reached the working state: record the merge commit it was for
+          const hll = p.theirBranch === "" ? undefined : this.metaGet(T_HLL, utf8(p.theirBranch));
+          this.record(branch, { data: work, parents: [p.ours, p.theirs], message: p.message }, ourData, p.time, hll, [
+            clear,
+          ]);
+        } else this.db.commitRef(this.metaRef, { [T_PENDING]: [clear] });
+      }
+    }
+  }
+
+  /** The commit time: `time` if given, else the clock's; whole ms ≥ 0 (INVALID_ARGUMENT otherwise, before any write). */
+  private timeOf(time?: number): number {
+    const t = time ?? this.clock();
+    if (!Number.isSafeInteger(t) || t < 0) {
+      throw new HeliosError("INVALID_ARGUMENT", { time: t }, "a commit time is whole milliseconds ≥ 0");
+    }
     return t;
   }
 
@@ -281,15 +346,24 @@ export class Repo {
    */
   resolve(rev: string): Uint8Array {
     if (typeof rev !== "string" || rev.length === 0) throw new HeliosError("REPO_REV_NOT_FOUND", { rev: String(rev) });
-    const m = /^(.*?)~(\d+)$/.exec(rev);
-    let id = this.resolveName(m ? (m[1] as string) : rev);
-    for (let n = m ? Number(m[2]) : 0; n > 0; n--) {
-      const p = this.commit(id).parents[0];
-      if (p === undefined) throw new HeliosError("REPO_REV_NOT_FOUND", { rev }, "walked past the first commit");
-      id = p;
+    const m = /^(.*?)((?:~\d+)+)$/.exec(rev);
+    const name = m ? (m[1] as string) : rev;
+    let id = this.resolveName(/^[0-9A-Fa-f]{6,64}$/.test(name) && !this.isNamed(name) ? name.toLowerCase() : name);
+    if (m) {
+      let n = 0;
+      for (const step of (m[2] as string).split("~").slice(1)) n += Number(step);
+      for (; n > 0; n--) {
+        const p = this.commit(id).parents[0];
+        if (p === undefined) throw new HeliosError("REPO_REV_NOT_FOUND", { rev }, "walked past the first commit");
+        id = p;
+      }
+      this.commit(id); // a parent whose history was forgotten is not a revision
     }
-    if (m) this.commit(id); // a parent whose history was forgotten is not a revision
     return id;
+  }
+
+  private isNamed(name: string): boolean {
+    return this.metaGet(T_BRANCHES, utf8(name)) !== undefined || this.metaGet(T_TAGS, utf8(name)) !== undefined;
   }
 
   private resolveName(rev: string): Uint8Array {
@@ -375,6 +449,11 @@ export class Repo {
    * O(history), not O(history²).
    */
   mergeBase(a: Uint8Array, b: Uint8Array): Uint8Array | undefined {
+    return this.mergeBases(a, b)[0];
+  }
+
+  /** Every best common ancestor (R10), the chosen merge base first, then the others by the same order. */
+  mergeBases(a: Uint8Array, b: Uint8Array): Uint8Array[] {
     const parents = (id: Uint8Array): readonly Uint8Array[] => {
       const rec = this.metaGet(T_COMMITS, id);
       return rec === undefined ? [] : decodeCommit(rec).parents;
@@ -416,13 +495,9 @@ export class Repo {
       }
     }
     // 4. of several, the newest, then the greatest id: deterministic
-    let pick: CommitInfo | undefined;
-    for (const id of best.values()) {
-      const c = this.commit(id);
-      if (pick === undefined || c.time > pick.time || (c.time === pick.time && bytesToHex(c.id) > bytesToHex(pick.id)))
-        pick = c;
-    }
-    return pick?.id;
+    const list = [...best.values()].map((id) => this.commit(id));
+    list.sort((x, y) => (x.time !== y.time ? y.time - x.time : bytesToHex(y.id) < bytesToHex(x.id) ? -1 : 1));
+    return list.map((c) => c.id);
   }
 
   /**
@@ -470,8 +545,8 @@ export class Repo {
 
   /** Applies writes (tree → ops) to the current branch's working state; durable when it returns. */
   write(writes: Writes): Uint8Array {
-    const b = this.current;
-    return this.db.commitRef(this.workRef(b), writes);
+    this.repair();
+    return this.db.commitRef(this.workRef(this.current), writes);
   }
 
   put(tree: string, key: Uint8Array, value: Uint8Array): void {
@@ -482,6 +557,21 @@ export class Repo {
     this.write({ [tree]: [{ key, value: null }] });
   }
 
+  private checkFree(kind: "branch" | "tag", name: string, force = false): void {
+    checkName(kind, name);
+    const asBranch = this.metaGet(T_BRANCHES, utf8(name)) !== undefined;
+    const asTag = this.metaGet(T_TAGS, utf8(name)) !== undefined;
+    if (kind === "branch" && asBranch) throw new HeliosError("REPO_BRANCH_EXISTS", { name });
+    if (kind === "tag" && asTag && !force) throw new HeliosError("REPO_TAG_EXISTS", { name });
+    if ((kind === "branch" && asTag) || (kind === "tag" && asBranch)) {
+      throw new HeliosError(
+        "REPO_NAME_INVALID",
+        { kind, name },
+        `${name} is already a ${kind === "branch" ? "tag" : "branch"}; branches and tags share one namespace`,
+      );
+    }
+  }
+
   /**
    * Creates branch `name` at `from` (default: the current branch). From a
    * branch, the new branch gets that branch's head and a copy of its working
@@ -489,22 +579,25 @@ export class Repo {
    * state. O(1) in the state's size.
    */
   branch(name: string, opts: { from?: string } = {}): Uint8Array {
-    checkName("branch", name);
-    if (this.metaGet(T_BRANCHES, utf8(name)) !== undefined) throw new HeliosError("REPO_BRANCH_EXISTS", { name });
+    this.repair();
+    this.checkFree("branch", name);
     const from = opts.from ?? this.current;
     const fromBranch = this.metaGet(T_BRANCHES, utf8(from)) !== undefined;
     const head = this.resolve(from);
     const work = fromBranch ? this.workRoot(from) : this.commit(head).data;
     const hll = fromBranch ? this.metaGet(T_HLL, utf8(from)) : undefined;
-    this.db.setRef(this.workRef(name), work, { sync: false }); // made durable by the synced record below
+    // the working ref first (unsynced: the synced record below covers it, the log being ordered);
+    // a crash between the two leaves an orphan working ref, which open() removes
+    this.db.setRef(this.workRef(name), work, { sync: false });
     const w: Record<string, Op[]> = { [T_BRANCHES]: [{ key: utf8(name), value: encodeBranch(head) }] };
-    if (fromBranch && hll !== undefined) w[T_HLL] = [{ key: utf8(name), value: hll }];
+    if (hll !== undefined) w[T_HLL] = [{ key: utf8(name), value: hll }];
     this.db.commitRef(this.metaRef, w);
     return head;
   }
 
   /** Makes `name` the current branch. Working states are per branch, so nothing is lost or carried over. */
   checkout(name: string, opts: { create?: boolean } = {}): void {
+    this.repair();
     if (opts.create) this.branch(name);
     this.branchHead(name);
     this.db.commitRef(this.metaRef, { [T_HEAD]: [{ key: HEAD_KEY, value: utf8(name) }] });
@@ -512,14 +605,17 @@ export class Repo {
 
   /** Deletes a branch (not the current one). A dirty one needs `force`, which discards its uncommitted writes. */
   deleteBranch(name: string, opts: { force?: boolean } = {}): void {
+    this.repair();
     this.branchHead(name);
     if (name === this.current) throw new HeliosError("REPO_CURRENT_BRANCH", { name });
-    if (this.isDirty(name) && !opts.force)
+    if (this.isDirty(name) && !opts.force) {
       throw new HeliosError(
         "REPO_DIRTY",
         { branch: name },
         "the branch has uncommitted writes; commit them, or pass force to discard them",
       );
+    }
+    // the metadata first: a crash after it leaves an orphan working ref, which open() removes
     this.db.commitRef(this.metaRef, {
       [T_BRANCHES]: [{ key: utf8(name), value: null }],
       [T_HLL]: [{ key: utf8(name), value: null }],
@@ -532,6 +628,7 @@ export class Repo {
    * it equals the head's, unless `allowEmpty`.
    */
   commitWork(message: string, opts: { allowEmpty?: boolean; time?: number } = {}): Uint8Array {
+    this.repair();
     const b = this.current;
     const head = this.branchHead(b);
     const work = this.workRoot(b);
@@ -540,40 +637,51 @@ export class Repo {
     return this.record(b, { data: work, parents: [head], message }, headData, opts.time);
   }
 
-  /** Writes a commit record and moves `branch` to it, in one logged record. */
+  /** Validates and encodes a commit: every check a commit can fail, done before anything is written. */
+  private prepare(c: { data: Uint8Array; parents: Uint8Array[]; message: string }, time?: number) {
+    if (typeof c.message !== "string") throw new HeliosError("INVALID_ARGUMENT", {}, "a commit message is a string");
+    const full: Commit = { ...c, time: this.timeOf(time), author: this.author };
+    const enc = encodeCommit(full);
+    return { enc, id: commitId(enc), time: full.time };
+  }
+
+  /**
+   * Writes a commit record and moves `branch` to it, in one logged record
+   * (with `extra` metadata ops, e.g. clearing a pending intent).
+   */
   private record(
     branch: string,
     c: { data: Uint8Array; parents: Uint8Array[]; message: string },
     changedFrom: Uint8Array,
     time?: number,
     extraHll?: Uint8Array,
+    pendingOps: Op[] = [],
   ): Uint8Array {
-    if (typeof c.message !== "string") throw new HeliosError("INVALID_ARGUMENT", {}, "a commit message is a string");
-    const full: Commit = { ...c, time: time ?? this.now(), author: this.author };
-    const enc = encodeCommit(full);
-    const id = commitId(enc);
+    const { enc, id } = this.prepare(c, time);
     // the branch's distinct-key sketch: every key this commit changes
     const prev = this.metaGet(T_HLL, utf8(branch));
     const hll: HyperLogLog = prev === undefined ? new HyperLogLog(HLL_PRECISION) : HyperLogLog.fromBytes(prev);
     if (extraHll !== undefined) hll.merge(HyperLogLog.fromBytes(extraHll));
     for (const t of this.db.map.diff(changedFrom, c.data)) {
-      for (const ch of this.db.map.diff(t.before ?? EMPTY_ROOT, t.after ?? EMPTY_ROOT))
+      for (const ch of this.db.map.diff(t.before ?? EMPTY_ROOT, t.after ?? EMPTY_ROOT)) {
         hll.add(concatBytes(t.key, Uint8Array.of(0), ch.key));
+      }
     }
-    this.db.commitRef(this.metaRef, {
+    const w: Record<string, Op[]> = {
       [T_COMMITS]: [{ key: id, value: enc }],
       [T_BRANCHES]: [{ key: utf8(branch), value: encodeBranch(id) }],
       [T_HLL]: [{ key: utf8(branch), value: hll.toBytes() }],
       [LIVE_TREE]: [{ key: link(c.data, id), value: new Uint8Array(0) }],
-    });
+    };
+    if (pendingOps.length > 0) w[T_PENDING] = pendingOps;
+    this.db.commitRef(this.metaRef, w);
     return id;
   }
 
   /** Tags a revision (default: the current branch's head). Tags do not move: an existing name needs `force`. */
   tag(name: string, rev: string = this.current, opts: { message?: string; force?: boolean } = {}): Uint8Array {
-    checkName("tag", name);
-    if (this.metaGet(T_TAGS, utf8(name)) !== undefined && !opts.force)
-      throw new HeliosError("REPO_TAG_EXISTS", { name });
+    this.repair();
+    this.checkFree("tag", name, opts.force === true);
     const id = this.resolve(rev);
     const t: Tag = { commit: id, message: opts.message ?? "" };
     this.db.commitRef(this.metaRef, { [T_TAGS]: [{ key: utf8(name), value: encodeTag(t) }] });
@@ -581,9 +689,32 @@ export class Repo {
   }
 
   deleteTag(name: string): void {
-    if (this.metaGet(T_TAGS, utf8(name)) === undefined)
+    this.repair();
+    if (this.metaGet(T_TAGS, utf8(name)) === undefined) {
       throw new HeliosError("REPO_REV_NOT_FOUND", { rev: name }, `no tag ${name}`);
+    }
     this.db.commitRef(this.metaRef, { [T_TAGS]: [{ key: utf8(name), value: null }] });
+  }
+
+  /**
+   * Moves the branch's head to `id` and its working state to `work`, as one
+   * logical step: the intent and the head move in one record, the working
+   * ref next, then the intent is cleared; only the last record is fsynced
+   * (the log is ordered). A crash in between is finished by repair().
+   */
+  private moveWithWork(branch: string, id: Uint8Array, work: Uint8Array, meta: Record<string, Op[]> = {}): void {
+    const key = utf8(branch);
+    this.db.commitRef(
+      this.metaRef,
+      {
+        ...meta,
+        [T_BRANCHES]: [{ key, value: encodeBranch(id) }],
+        [T_PENDING]: [{ key, value: encodePending({ kind: "setWork", root: work }) }],
+      },
+      { sync: false },
+    );
+    this.db.setRef(this.workRef(branch), work, { sync: false });
+    this.db.commitRef(this.metaRef, { [T_PENDING]: [{ key, value: null }] });
   }
 
   /**
@@ -593,11 +724,56 @@ export class Repo {
    * uncommitted writes: the only verb besides a forced branch delete that does.
    */
   reset(rev: string, opts: { hard?: boolean } = {}): Uint8Array {
+    this.repair();
     const b = this.current;
     const id = this.resolve(rev);
-    if (opts.hard) this.db.setRef(this.workRef(b), this.commit(id).data, { sync: false }); // covered by the next record
-    this.db.commitRef(this.metaRef, { [T_BRANCHES]: [{ key: utf8(b), value: encodeBranch(id) }] });
+    if (opts.hard) this.moveWithWork(b, id, this.commit(id).data);
+    else this.db.commitRef(this.metaRef, { [T_BRANCHES]: [{ key: utf8(b), value: encodeBranch(id) }] });
     return id;
+  }
+
+  /**
+   * The plan of a three-way merge of commit `theirs` into commit `ours` from
+   * their best bases (the first is the base; the keys where the others
+   * disagree with it have no known base: R10a). Writes nothing.
+   */
+  private planFrom(bases: readonly Uint8Array[], ours: Uint8Array, theirs: Uint8Array, policy: MergePolicy): MergePlan {
+    const base = bases[0];
+    const baseData = base === undefined ? EMPTY_ROOT : this.commit(base).data;
+    const uncertain = new Map<string, Uint8Array[]>();
+    for (const other of bases.slice(1)) {
+      for (const t of this.diff(bytesToHex(base as Uint8Array), bytesToHex(other))) {
+        const list = uncertain.get(t.tree) ?? [];
+        for (const c of t.changes) list.push(c.key.slice());
+        uncertain.set(t.tree, list);
+      }
+    }
+    return planMerge(this.db.map, baseData, this.commit(ours).data, this.commit(theirs).data, policy, uncertain);
+  }
+
+  /**
+   * What `merge(rev)` into the current branch would do, without doing it:
+   * the kind of merge, the base, and every conflict (all of them, where the
+   * REPO_MERGE_CONFLICT error lists the first ten). Writes nothing.
+   */
+  previewMerge(rev: string): {
+    kind: MergeResult["kind"] | "no-base";
+    base: Uint8Array | undefined;
+    conflicts: Conflict[];
+  } {
+    const ours = this.branchHead(this.current);
+    const theirs = this.resolve(rev);
+    const bases = this.mergeBases(ours, theirs);
+    const base = bases[0];
+    if (equalBytes(ours, theirs) || (base !== undefined && equalBytes(base, theirs))) {
+      return { kind: "up-to-date", base, conflicts: [] };
+    }
+    if (base !== undefined && equalBytes(base, ours)) return { kind: "fast-forward", base, conflicts: [] };
+    return {
+      kind: base === undefined ? "no-base" : "merged",
+      base,
+      conflicts: this.planFrom(bases, ours, theirs, "fail").conflicts,
+    };
   }
 
   /**
@@ -605,40 +781,59 @@ export class Repo {
    * merge, merge.ts). The working state must be clean (REPO_DIRTY). Policy
    * "fail" (the default) throws REPO_MERGE_CONFLICT listing the conflicts and
    * changes nothing; "ours", "theirs" or a resolver function settle them.
-   * If the branch is an ancestor of `rev` it fast-forwards (unless `noFastForward`).
+   * If the branch is an ancestor of `rev` it fast-forwards (unless
+   * `noFastForward`). With no known common ancestor (unrelated histories, or
+   * forgotten ones) it refuses with REPO_NO_MERGE_BASE unless
+   * `allowUnrelated`, which merges from the empty state.
    */
   merge(
     rev: string,
-    opts: { policy?: MergePolicy; message?: string; noFastForward?: boolean; time?: number } = {},
+    opts: {
+      policy?: MergePolicy;
+      message?: string;
+      noFastForward?: boolean;
+      time?: number;
+      allowUnrelated?: boolean;
+    } = {},
   ): MergeResult {
+    this.repair();
+    const policy = checkPolicy(opts.policy ?? "fail");
     const b = this.current;
-    if (this.isDirty(b))
+    if (this.isDirty(b)) {
       throw new HeliosError("REPO_DIRTY", { branch: b }, "commit or reset the working state before merging");
+    }
     const ours = this.branchHead(b);
     const theirs = this.resolve(rev);
-    const base = this.mergeBase(ours, theirs);
+    const bases = this.mergeBases(ours, theirs);
+    const base = bases[0];
     const none: Conflict[] = [];
     if (equalBytes(ours, theirs) || (base !== undefined && equalBytes(base, theirs))) {
       return { kind: "up-to-date", commit: ours, base, conflicts: none, taken: 0 };
     }
+    if (base === undefined && !opts.allowUnrelated) {
+      throw new HeliosError(
+        "REPO_NO_MERGE_BASE",
+        { ours: bytesToHex(ours), theirs: bytesToHex(theirs) },
+        "the two histories share no known commit; pass allowUnrelated (--allow-unrelated) to merge from the empty state",
+      );
+    }
+    const message = opts.message ?? `merge ${rev} into ${b}`;
+    const prepared = this.prepare({ data: EMPTY_ROOT, parents: [ours, theirs], message }, opts.time); // validates first
     const theirData = this.commit(theirs).data;
+    const theirHll = this.theirHll(rev);
     if (base !== undefined && equalBytes(base, ours) && !opts.noFastForward) {
-      this.db.setRef(this.workRef(b), theirData, { sync: false }); // covered by the next record
-      const hll = this.metaGet(T_HLL, utf8(b));
-      const theirHll = this.theirHll(rev);
-      const w: Record<string, Op[]> = { [T_BRANCHES]: [{ key: utf8(b), value: encodeBranch(theirs) }] };
+      const meta: Record<string, Op[]> = {};
       if (theirHll !== undefined) {
-        const h = hll === undefined ? new HyperLogLog(HLL_PRECISION) : HyperLogLog.fromBytes(hll);
+        const mine = this.metaGet(T_HLL, utf8(b));
+        const h = mine === undefined ? new HyperLogLog(HLL_PRECISION) : HyperLogLog.fromBytes(mine);
         h.merge(HyperLogLog.fromBytes(theirHll));
-        w[T_HLL] = [{ key: utf8(b), value: h.toBytes() }];
+        meta[T_HLL] = [{ key: utf8(b), value: h.toBytes() }];
       }
-      this.db.commitRef(this.metaRef, w);
+      this.moveWithWork(b, theirs, theirData, meta);
       return { kind: "fast-forward", commit: theirs, base, conflicts: none, taken: 0 };
     }
     const ourData = this.commit(ours).data;
-    const baseData = base === undefined ? EMPTY_ROOT : this.commit(base).data;
-    const policy = opts.policy ?? "fail";
-    const plan = planMerge(this.db.map, baseData, ourData, theirData, policy);
+    const plan = this.planFrom(bases, ours, theirs, policy);
     if (policy === "fail" && plan.conflicts.length > 0) {
       throw new HeliosError(
         "REPO_MERGE_CONFLICT",
@@ -649,21 +844,40 @@ export class Repo {
         `${plan.conflicts.length} key(s) changed differently on both sides; merge with policy ours, theirs or a resolver`,
       );
     }
-    // the merged state becomes the working state (durable, logged), then the merge commit records it
-    const merged = plan.writes.size === 0 ? ourData : this.db.commitRef(this.workRef(b), plan.writes);
-    const message = opts.message ?? `merge ${rev} into ${b}`;
+    const key = utf8(b);
+    const clear: Op[] = [{ key, value: null }];
+    if (plan.writes.size === 0) {
+      const id = this.record(b, { data: ourData, parents: [ours, theirs], message }, ourData, prepared.time, theirHll);
+      return { kind: "merged", commit: id, base, conflicts: plan.conflicts, taken: plan.taken };
+    }
+    // intent, then the merged state into the working state (logged ops), then the merge commit (clears the intent)
+    const intent = encodePending({
+      kind: "merge",
+      ours,
+      theirs,
+      time: prepared.time,
+      message,
+      theirBranch: this.isBranch(rev) ? rev : "",
+    });
+    this.db.commitRef(this.metaRef, { [T_PENDING]: [{ key, value: intent }] }, { sync: false });
+    const merged = this.db.commitRef(this.workRef(b), plan.writes, { sync: false });
     const id = this.record(
       b,
       { data: merged, parents: [ours, theirs], message },
       ourData,
-      opts.time,
-      this.theirHll(rev),
+      prepared.time,
+      theirHll,
+      clear,
     );
     return { kind: "merged", commit: id, base, conflicts: plan.conflicts, taken: plan.taken };
   }
 
+  private isBranch(rev: string): boolean {
+    return this.metaGet(T_BRANCHES, utf8(rev)) !== undefined;
+  }
+
   private theirHll(rev: string): Uint8Array | undefined {
-    return this.metaGet(T_BRANCHES, utf8(rev)) !== undefined ? this.metaGet(T_HLL, utf8(rev)) : undefined;
+    return this.isBranch(rev) ? this.metaGet(T_HLL, utf8(rev)) : undefined;
   }
 
   /**
@@ -672,6 +886,7 @@ export class Repo {
    * states. Returns the ids dropped. With `dryRun`, changes nothing.
    */
   prune(opts: { dryRun?: boolean } = {}): Uint8Array[] {
+    this.repair();
     const reach = new Set<string>();
     const stack: Uint8Array[] = [
       ...this.branchNames().map((n) => this.branchHead(n)),
@@ -705,31 +920,38 @@ export class Repo {
   }
 
   /**
-   * Forgets old commits (retention, like restic's forget): for every branch,
-   * walks its first-parent line from the head and keeps the head, the newest
-   * `keepLast` commits, and every commit made within `keepWithinMs` of `now`
-   * (inclusive), stopping at the first commit neither rule keeps; tagged
-   * commits are kept too. Every other commit record and its keep-alive link
-   * is dropped in one logged record, so GC can take the states only they
-   * held. History before a kept commit is then "forgotten": `log` stops
-   * there, and a merge whose base was forgotten merges from the empty state
-   * (so every differing key is a conflict for the policy). With `dryRun`,
-   * nothing changes.
+   * Forgets old commits (retention, like restic's forget; R19). For every
+   * branch, walks its first-parent line from the head and keeps the head,
+   * the newest `keepLast` commits, and every commit made within
+   * `keepWithinMs` of `now` (inclusive), stopping at the first commit that
+   * no rule keeps; tagged commits are kept too. Then every commit on a path
+   * between two kept commits is kept as well (so a kept commit never loses
+   * its link to an older kept one: ancestry, and so merge bases, stay
+   * right). Everything else is dropped in one logged record, and GC can take
+   * the states only they held; `log` stops where history was forgotten.
+   * With `dryRun`, nothing changes.
    */
   forget(
     policy: { keepLast?: number; keepWithinMs?: number },
     opts: { now: number; dryRun?: boolean },
   ): { kept: Uint8Array[]; forgotten: Uint8Array[] } {
+    const whole = (n: unknown) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+    if (
+      policy === null ||
+      typeof policy !== "object" ||
+      (policy.keepLast !== undefined && !whole(policy.keepLast)) ||
+      (policy.keepWithinMs !== undefined && !whole(policy.keepWithinMs)) ||
+      !whole(opts?.now)
+    ) {
+      throw new HeliosError(
+        "INVALID_ARGUMENT",
+        { keepLast: policy?.keepLast, keepWithinMs: policy?.keepWithinMs, now: opts?.now },
+        "keepLast, keepWithinMs and now are whole numbers ≥ 0",
+      );
+    }
+    this.repair();
     const keep = new Set<string>();
-    const kept: Uint8Array[] = [];
-    const add = (id: Uint8Array) => {
-      const k = bytesToHex(id);
-      if (!keep.has(k)) {
-        keep.add(k);
-        kept.push(id);
-      }
-    };
-    for (const t of this.tags()) add(t.commit);
+    for (const t of this.tags()) keep.add(bytesToHex(t.commit));
     for (const name of this.branchNames()) {
       let id: Uint8Array | undefined = this.branchHead(name);
       let n = 0;
@@ -737,10 +959,54 @@ export class Repo {
         const c = this.commit(id);
         const within = policy.keepWithinMs !== undefined && opts.now - c.time <= policy.keepWithinMs;
         const last = n < (policy.keepLast ?? 0);
-        if (n === 0 || within || last) add(id);
+        if (n === 0 || within || last) keep.add(bytesToHex(id));
         else break;
         n++;
         id = c.parents[0];
+      }
+    }
+    // close over paths between kept commits: x is kept if a kept commit reaches it and it reaches a kept commit
+    const reachesKept = new Map<string, boolean>();
+    const parentsOf = (id: Uint8Array): readonly Uint8Array[] => {
+      const rec = this.metaGet(T_COMMITS, id);
+      return rec === undefined ? [] : decodeCommit(rec).parents;
+    };
+    const below = (id: Uint8Array): boolean => {
+      // iterative post-order: does any proper ancestor of id lie in `keep`?
+      const k0 = bytesToHex(id);
+      const memo = reachesKept.get(k0);
+      if (memo !== undefined) return memo;
+      const stack: { id: Uint8Array; i: number }[] = [{ id, i: 0 }];
+      const onStack = new Set<string>([k0]);
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1] as { id: Uint8Array; i: number };
+        const ps = parentsOf(top.id);
+        if (top.i < ps.length) {
+          const p = ps[top.i++] as Uint8Array;
+          const pk = bytesToHex(p);
+          if (reachesKept.has(pk) || onStack.has(pk)) continue;
+          onStack.add(pk);
+          stack.push({ id: p, i: 0 });
+          continue;
+        }
+        stack.pop();
+        const r = ps.some((p) => keep.has(bytesToHex(p)) || reachesKept.get(bytesToHex(p)) === true);
+        reachesKept.set(bytesToHex(top.id), r);
+      }
+      return reachesKept.get(k0) === true;
+    };
+    const kept: Uint8Array[] = [];
+    const fill = [...keep].map((hex) => hexToBytes(hex));
+    const seen = new Set<string>();
+    for (let i = 0; i < fill.length; i++) {
+      const id = fill[i] as Uint8Array;
+      const k = bytesToHex(id);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      if (keep.has(k) || below(id)) {
+        keep.add(k);
+        kept.push(id);
+        for (const p of parentsOf(id)) if (below(p) || keep.has(bytesToHex(p))) fill.push(p);
       }
     }
     const forgotten = this.dropCommits((id) => !keep.has(bytesToHex(id)), opts.dryRun === true);

@@ -271,3 +271,226 @@ test("repo: merge base on long and criss-cross histories (R10)", async () => {
     rmDir(dir);
   }
 });
+
+/** Makes the store "crash" before its n-th write call (commitRef/setRef/deleteRef) from now on. */
+function crashBefore(db: StateDB, n: number): void {
+  let calls = 0;
+  const wrap = <K extends "commitRef" | "setRef" | "deleteRef">(name: K) => {
+    const orig = (db[name] as (...a: unknown[]) => unknown).bind(db);
+    (db as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => {
+      if (calls++ === n) throw new Error("simulated crash");
+      return orig(...a);
+    };
+  };
+  wrap("commitRef");
+  wrap("setRef");
+  wrap("deleteRef");
+}
+
+test("repo: a crash at any record boundary of reset --hard, fast-forward or 3-way merge reopens as all-before or all-after (R9a)", async () => {
+  type Case = { name: string; setup: (r: Repo) => void; act: (r: Repo) => void };
+  const cases: Case[] = [
+    {
+      name: "reset --hard",
+      setup: (r) => {
+        r.put("t", k("a"), v("1"));
+        r.commitWork("c1");
+        r.put("t", k("a"), v("2"));
+        r.commitWork("c2");
+      },
+      act: (r) => r.reset("main~1", { hard: true }),
+    },
+    {
+      name: "fast-forward",
+      setup: (r) => {
+        r.branch("f");
+        r.checkout("f");
+        r.put("t", k("x"), v("1"));
+        r.commitWork("f1");
+        r.checkout("main");
+      },
+      act: (r) => r.merge("f"),
+    },
+    {
+      name: "3-way merge",
+      setup: (r) => {
+        r.branch("f");
+        r.put("t", k("m"), v("main"));
+        r.commitWork("m1");
+        r.checkout("f");
+        r.put("t", k("x"), v("f"));
+        r.commitWork("f1");
+        r.checkout("main");
+      },
+      act: (r) => r.merge("f", { time: 99_000_000 }),
+    },
+  ];
+  for (const c of cases) {
+    // the outcome without a crash, and how many write calls the act makes
+    const refDir = tmpDir("repo-crash-ref");
+    let after: { head: string; work: string };
+    let calls = 0;
+    try {
+      const db = openState(refDir, { create: true });
+      const r = Repo.init(db, { clock: clockFrom(0) });
+      c.setup(r);
+      for (const name of ["commitRef", "setRef", "deleteRef"] as const) {
+        const orig = (db[name] as (...a: unknown[]) => unknown).bind(db);
+        (db as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => {
+          calls++;
+          return orig(...a);
+        };
+      }
+      c.act(r);
+      after = { head: bytesToHex(r.branchHead("main")), work: bytesToHex(r.workRoot("main")) };
+      await db.close();
+    } finally {
+      rmDir(refDir);
+    }
+    assert.ok(calls >= 2, `${c.name} spans records`);
+    for (let n = 0; n <= calls; n++) {
+      const dir = tmpDir("repo-crash-at");
+      try {
+        let db = openState(dir, { create: true });
+        const r = Repo.init(db, { clock: clockFrom(0) });
+        c.setup(r);
+        const before = { head: bytesToHex(r.branchHead("main")), work: bytesToHex(r.workRoot("main")) };
+        crashBefore(db, n);
+        try {
+          c.act(r);
+        } catch {}
+        db.store.abandon();
+        db = openState(dir);
+        const re = Repo.open(db, { clock: clockFrom(50_000_000) });
+        const got = { head: bytesToHex(re.branchHead("main")), work: bytesToHex(re.workRoot("main")) };
+        assert.ok(
+          (got.head === before.head && got.work === before.work) ||
+            (got.head === after.head && got.work === after.work),
+          `${c.name}, crash before write ${n}: neither before nor after`,
+        );
+        assert.equal(re.isDirty("main"), false, `${c.name}, crash before write ${n}: clean`);
+        await db.close();
+      } finally {
+        rmDir(dir);
+      }
+    }
+  }
+});
+
+test("repo: review regressions — names, times, policies, dead bases, criss-cross and forgotten bases", async () => {
+  const dir = tmpDir("repo-review");
+  try {
+    const db = openState(dir, { create: true });
+    // repository names cannot contain "/" (another repository's refs live under repo/<name>/work/)
+    assert.throws(() => Repo.init(db, { name: "x/work/feature", clock: () => 0 }), { code: "REPO_NAME_INVALID" });
+    const repo = Repo.init(db, { clock: clockFrom(0) });
+    for (const bad of ["work", "HEAD"]) assert.throws(() => repo.branch(bad), { code: "REPO_NAME_INVALID" });
+    repo.tag("v1");
+    assert.throws(() => repo.branch("v1"), { code: "REPO_NAME_INVALID" }, "a tag's name");
+    assert.throws(() => repo.tag("main"), { code: "REPO_NAME_INVALID" }, "a branch's name");
+    // commit times are validated before anything is written
+    repo.put("t", k("a"), v("1"));
+    const meta = bytesToHex(db.ref("repo/main"));
+    for (const time of [-1, 1.5, Number.NaN, 2 ** 64]) {
+      assert.throws(() => repo.commitWork("x", { time }), { code: "INVALID_ARGUMENT" });
+    }
+    assert.equal(bytesToHex(db.ref("repo/main")), meta);
+    repo.commitWork("a");
+    // a misspelt policy is refused up front, conflicts or not
+    repo.branch("f");
+    repo.checkout("f");
+    repo.put("t", k("b"), v("f"));
+    repo.commitWork("f1");
+    repo.checkout("main");
+    repo.put("t", k("c"), v("m"));
+    repo.commitWork("m1");
+    assert.throws(() => repo.merge("f", { policy: "theirz" as "theirs" }), { code: "INVALID_ARGUMENT" });
+    // a merge refused for its message or time changes nothing
+    const head = bytesToHex(repo.branchHead("main"));
+    assert.throws(() => repo.merge("f", { message: 42 as unknown as string }), { code: "INVALID_ARGUMENT" });
+    assert.throws(() => repo.merge("f", { time: -1 }), { code: "INVALID_ARGUMENT" });
+    assert.equal(bytesToHex(repo.branchHead("main")), head);
+    assert.equal(repo.isDirty(), false);
+    // revisions: chained ~N and uppercase hex
+    assert.deepEqual(repo.resolve("main~1~1"), repo.resolve("main~2"));
+    assert.deepEqual(repo.resolve(bytesToHex(repo.branchHead("f")).slice(0, 10).toUpperCase()), repo.branchHead("f"));
+
+    // staging on a dead version is refused (GC may be sweeping it)
+    const dead = db.stage(db.root, { z: [{ key: k("z"), value: v("z") }] });
+    dead.release();
+    assert.throws(() => db.stage(dead.root, {}), { code: "ROOT_NOT_LIVE" });
+
+    // criss-cross: two best bases that disagree on k; the difference is a conflict, not a silent pick
+    const cc = Repo.init(db, { name: "cc", clock: clockFrom(10_000_000) });
+    cc.put("t", k("k"), v("0"));
+    cc.commitWork("root");
+    cc.branch("f");
+    cc.put("t", k("k"), v("1"));
+    const a1 = cc.commitWork("a1");
+    cc.checkout("f");
+    cc.put("t", k("j"), v("x"));
+    const b1 = cc.commitWork("b1");
+    cc.checkout("main");
+    cc.merge(bytesToHex(b1), { noFastForward: true });
+    cc.checkout("f");
+    cc.merge(bytesToHex(a1), { noFastForward: true });
+    cc.checkout("main");
+    cc.put("t", k("k"), v("0"));
+    cc.commitWork("main reverts k");
+    assert.equal(cc.mergeBases(cc.branchHead("main"), cc.branchHead("f")).length, 2);
+    assert.throws(() => cc.merge("f"), { code: "REPO_MERGE_CONFLICT" });
+    const res = cc.merge("f", { policy: "ours" });
+    assert.equal(res.conflicts.length, 1);
+    assert.equal(str(cc.get("t", k("k"))), "0", "main's revert stands");
+
+    // forget keeps the commits between kept ones, so ancestry (and fast-forwards) survive
+    const fg = Repo.init(db, { name: "fg", clock: clockFrom(20_000_000) });
+    fg.put("t", k("secret"), v("s"));
+    fg.commitWork("c1");
+    fg.branch("f");
+    fg.checkout("f");
+    fg.delete("t", k("secret"));
+    fg.commitWork("f1: delete secret");
+    fg.put("t", k("y"), v("2"));
+    fg.commitWork("f2");
+    fg.checkout("main");
+    fg.forget({ keepLast: 1 }, { now: 30_000_000 });
+    assert.deepEqual(
+      fg.log("f").map((c) => c.message),
+      ["f2", "f1: delete secret", "c1"],
+    );
+    assert.equal(fg.merge("f").kind, "fast-forward");
+    assert.equal(fg.get("t", k("secret")), undefined);
+    assert.throws(() => fg.forget({ keepLast: -1 }, { now: 0 }), { code: "INVALID_ARGUMENT" });
+    assert.throws(() => fg.forget({ keepWithinMs: 10 }, { now: Number.NaN }), { code: "INVALID_ARGUMENT" });
+
+    // histories whose shared part was forgotten have no merge base: refused unless allowUnrelated
+    const un = Repo.init(db, { name: "un", clock: clockFrom(40_000_000) });
+    un.put("t", k("p"), v("1"));
+    un.commitWork("shared");
+    un.branch("g");
+    un.put("t", k("p"), v("main"));
+    un.commitWork("main only");
+    un.checkout("g");
+    un.put("t", k("q"), v("g"));
+    un.commitWork("g only");
+    un.checkout("main");
+    un.forget({ keepLast: 1 }, { now: 50_000_000 });
+    assert.equal(un.mergeBase(un.branchHead("main"), un.branchHead("g")), undefined);
+    const unMeta = bytesToHex(db.ref("repo/un"));
+    assert.throws(() => un.merge("g"), { code: "REPO_NO_MERGE_BASE" });
+    assert.equal(bytesToHex(db.ref("repo/un")), unMeta);
+    assert.throws(
+      () => un.merge("g", { allowUnrelated: true }),
+      { code: "REPO_MERGE_CONFLICT" },
+      "p differs: no base to settle it",
+    );
+    const m = un.merge("g", { allowUnrelated: true, policy: "ours" });
+    assert.equal(str(un.get("t", k("p"))), "main");
+    assert.equal(m.kind, "merged");
+    assert.equal(str(un.get("t", k("q"))), "g");
+    await db.close();
+  } finally {
+    rmDir(dir);
+  }
+});
