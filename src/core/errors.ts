@@ -89,8 +89,12 @@ export const ERROR_CODES = {
   REPO_CURRENT_BRANCH: "The checked-out branch cannot be deleted; check out another branch first.",
   REPO_NOTHING_TO_COMMIT:
     "The working state equals the head commit's state; nothing to commit (allowEmpty to commit anyway).",
+  REPO_NO_MERGE_BASE:
+    "The two histories share no known commit (unrelated, or forgotten); nothing was changed. Pass allowUnrelated to merge from the empty state.",
   REPO_MERGE_CONFLICT:
     "Keys changed differently on both sides; nothing was changed. Merge with policy ours, theirs or a resolver.",
+  // sandbox: the branch CLI (cli/repo.ts)
+  REPO_KEY_NOT_FOUND: "The tree holds no value for that key in that state (`helios get`).",
   // sandbox: forks, the fork(n) runner, MCTS (sandbox/fork.ts, runner.ts, mcts.ts)
   FORK_RELEASED: "The fork was released (its writes discarded); fork again from a live version.",
   FORK_TASK_FAILED: "The task threw (or could not be loaded) on this fork; only this fork failed. See the message.",
@@ -123,6 +127,25 @@ export const ERROR_CODES = {
   CONFIG_INVALID: "The configuration has an unknown field or a value out of range. Fix the config file.",
   VERIFIER_CLOSED: "The signature verifier pool is closed. Create a new pool.",
   VERIFIER_FAILED: "A signature verifier thread died. Its batch was not verified; close the pool and create a new one.",
+  // sandbox: directory checkpoints
+  CHECKPOINT_NOT_FOUND: "No checkpoint with that id (list them with `helios checkpoints list`).",
+  CHECKPOINT_ID_AMBIGUOUS: "That id prefix matches more than one checkpoint. Give more hex digits.",
+  CHECKPOINT_CORRUPT:
+    "A checkpoint's stored data fails its checks (an entry that does not decode, a missing chunk, a chunk that does not hash to its id). Nothing was restored from the bad data.",
+  CHECKPOINT_PATH_UNSAFE:
+    "A stored path is unsafe to restore (absolute, `..`, `.`, empty component, NUL or backslash), or a source name cannot be stored. Nothing was written.",
+  CHECKPOINT_PATH_NOT_FOUND: "The checkpoint holds no entry at that path.",
+  CHECKPOINT_SOURCE_UNREADABLE:
+    "The directory to checkpoint (or a file in it) cannot be read. Fix the permissions or the path; nothing was stored.",
+  CHECKPOINT_FILE_TOO_LARGE: "A file has more chunks than one entry can list (about 7 GB at the default chunk size).",
+  RESTORE_TARGET_NOT_EMPTY:
+    "The restore target is not empty. Pick an empty directory, or pass force to restore over it.",
+  RESTORE_OUTSIDE_TARGET:
+    "A restore write would land outside the target: an existing path in the target is a symlink (or not a directory where one is needed). Nothing was written.",
+  RESTORE_SYMLINK_ESCAPE:
+    "The checkpoint holds a symlink that resolves outside the restore target, or an entry below a symlink. Nothing was written.",
+  RESTORE_IO:
+    "Writing the restore target failed (see the cause). What was restored so far stays; restore again with force.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
