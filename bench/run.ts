@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   exec: async () => (await import("./suites/exec.js")).run,
   "sandbox-mcts": async () => (await import("./suites/sandbox-mcts.js")).run,
   "sandbox-branch": async () => (await import("./suites/sandbox-branch.js")).run,
+  "sandbox-fs": async () => (await import("./suites/sandbox-fs.js")).run,
   sketch: async () => (await import("./suites/sketch.js")).run,
 };
 

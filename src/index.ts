@@ -13,4 +13,5 @@ export {
 } from "./store/index.js";
 export * from "./snapshot/index.js";
 export * from "./exec/index.js";
+export * from "./sandbox/index.js";
 export * from "./node/index.js";

@@ -15,13 +15,18 @@ import { createMemoryStore, createMerkleMap, verifyProof, verifyValue } from "..
 import { openState, type StateDB } from "../history/index.js";
 import { createSnapshot, exportSnapshot, importSnapshot } from "../snapshot/index.js";
 import { chainDemo } from "./chain.js";
+import { CHECKPOINT_VERBS, checkpointMain } from "./checkpoint.js";
+import { BRANCH_VERBS, branchVerbMain, repoMain } from "./repo.js";
 import { snapshotMain } from "./snapshot.js";
 import { reportError, storeMain } from "./store.js";
 
 const USAGE = `usage: helios demo [--accounts N] [--blocks N] [--txs N] [--dir DIR]   (the demo chain; npm start)
        helios demo map [accounts]            (the authenticated map and snapshot tour)
        helios store <command> <dir> [args]   (helios store help for the commands)
-       helios snapshot <command> [args]      (helios snapshot help for the commands)`;
+       helios snapshot <command> [args]      (helios snapshot help for the commands)
+       helios repo init|prune|forget-commits|gc [args]   (branches; helios repo help for all their commands)
+       helios put|del|get|import|status|branch|checkout|commit|log|diff|merge|tag|reset [args]
+       helios checkpoint|restore|checkpoints|forget [args]   (directory checkpoints; helios checkpoint help)`;
 
 const short = (b: Uint8Array) => `${bytesToHex(b).slice(0, 16)}…`;
 const fmt = (n: number) => n.toLocaleString("en-US");
@@ -229,6 +234,9 @@ else if (cmd === "demo" || cmd === undefined) {
   }
 } else if (cmd === "store") process.exitCode = await storeMain(rest);
 else if (cmd === "snapshot") process.exitCode = await snapshotMain(rest);
+else if (cmd === "repo") process.exitCode = await repoMain(rest);
+else if (cmd !== undefined && BRANCH_VERBS.has(cmd)) process.exitCode = await branchVerbMain(cmd, rest);
+else if (cmd !== undefined && CHECKPOINT_VERBS.has(cmd)) process.exitCode = await checkpointMain(cmd, rest);
 else if (cmd === "help" || cmd === "--help" || cmd === "-h") console.log(USAGE);
 else {
   console.error(`helios: unknown command ${cmd}\n${USAGE}`);
