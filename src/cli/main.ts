@@ -17,11 +17,13 @@ import { createSnapshot, exportSnapshot, importSnapshot } from "../snapshot/inde
 import { chainDemo } from "./chain.js";
 import { CHECKPOINT_VERBS, checkpointMain } from "./checkpoint.js";
 import { BRANCH_VERBS, branchVerbMain, repoMain } from "./repo.js";
+import { sandboxDemo } from "./sandbox-demo.js";
 import { snapshotMain } from "./snapshot.js";
 import { reportError, storeMain } from "./store.js";
 
 const USAGE = `usage: helios demo [--accounts N] [--blocks N] [--txs N] [--dir DIR]   (the demo chain; npm start)
        helios demo map [accounts]            (the authenticated map and snapshot tour)
+       helios demo sandbox [--keys N] [--dir DIR]   (branches, forks, fork(n), checkpoints, GC)
        helios store <command> <dir> [args]   (helios store help for the commands)
        helios snapshot <command> [args]      (helios snapshot help for the commands)
        helios repo init|prune|forget-commits|gc [args]   (branches; helios repo help for all their commands)
@@ -226,6 +228,7 @@ async function snapshotTour(db: StateDB): Promise<void> {
 
 const [cmd, ...rest] = process.argv.slice(2);
 if ((cmd === "demo" || cmd === undefined) && rest[0] === "map") await demo(rest.slice(1));
+else if (cmd === "demo" && rest[0] === "sandbox") await sandboxDemo(rest.slice(1));
 else if (cmd === "demo" || cmd === undefined) {
   try {
     await chainDemo(rest);
