@@ -41,7 +41,7 @@ import {
   restoreCheckpoint,
 } from "../sandbox/index.js";
 import { argHelpers, binaryUnits, fmt, out, type Parsed, startGroup, withStore } from "./args.js";
-import { Progress } from "./progress.js";
+import { collectWithProgress, Progress } from "./progress.js";
 import { reportError } from "./store.js";
 
 /** Bad usage: one line `error INVALID_ARGUMENT: …` on stderr, exit code 2. */
@@ -125,28 +125,8 @@ async function bytesInUse(db: StateDB): Promise<number> {
 /** Runs a GC cycle with progress bars (mark, then sweep with ETA) and reports what it freed. */
 async function collect(db: StateDB, json: boolean): Promise<{ removed: number; before: number; after: number }> {
   const before = await bytesInUse(db);
-  let mark: Progress | undefined = new Progress("gc mark", undefined, { unit: "nodes" });
-  let sweep: Progress | undefined;
   const t0 = performance.now();
-  let res: Awaited<ReturnType<StateDB["collect"]>>;
-  try {
-    res = await db.collect({
-      onProgress: (g) => {
-        if (g.phase === "mark") mark?.update(g.marked);
-        else {
-          mark?.done();
-          mark = undefined;
-          if (g.phase === "sweep" || sweep !== undefined) {
-            sweep ??= new Progress("gc sweep", g.sweepTotal, { unit: "records" });
-            sweep.update(g.scanned);
-          }
-        }
-      },
-    });
-  } finally {
-    mark?.done();
-    sweep?.done();
-  }
+  const res = await collectWithProgress((o) => db.collect(o));
   const after = db.store.nodeBytesInUse();
   if (!json) {
     out(

@@ -130,3 +130,49 @@ export class Progress {
     return this.drawn;
   }
 }
+
+/** What a GC cycle reports to its progress callback (store/gc GcProgress, the fields drawn here). */
+interface GcStatus {
+  phase: string;
+  marked: number;
+  scanned: number;
+  sweepTotal: number;
+}
+
+/**
+ * Collects a store with progress bars: a count of nodes marked, then a sweep
+ * bar with ETA. The one GC display of every command that collects
+ * (`store gc`, `repo gc`, `forget`).
+ */
+export async function collectWithProgress<R>(
+  collect: (opts: { onProgress: (g: GcStatus) => void }) => Promise<R>,
+): Promise<R> {
+  let mark: Progress | undefined = new Progress("gc mark", undefined, { unit: "nodes" });
+  let sweep: Progress | undefined;
+  let marked = 0;
+  try {
+    return await collect({
+      onProgress: (g) => {
+        if (g.phase === "mark") {
+          marked = g.marked;
+          mark?.update(g.marked);
+          return;
+        }
+        if (mark !== undefined) {
+          // the status after a finished cycle reports marked 0 (the mark set is freed)
+          if (g.phase === "sweep") marked = g.marked;
+          mark.update(marked);
+          mark.done();
+          mark = undefined;
+        }
+        if (g.phase === "sweep" || sweep !== undefined) {
+          sweep ??= new Progress("gc sweep", g.sweepTotal, { unit: "records" });
+          sweep.update(g.scanned);
+        }
+      },
+    });
+  } finally {
+    mark?.done();
+    sweep?.done();
+  }
+}

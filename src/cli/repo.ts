@@ -50,7 +50,7 @@ import {
   type TreeStat,
 } from "../sandbox/index.js";
 import { argHelpers, fmt, out, type Parsed, withStore } from "./args.js";
-import { Progress } from "./progress.js";
+import { collectWithProgress, Progress } from "./progress.js";
 import { reportError, resolveVersion } from "./store.js";
 
 // ------------------------------------------------------------ commands and usage
@@ -968,28 +968,8 @@ upkeep("gc", "", "prune unreachable commits, then collect every node no version 
       const pruned = repo.prune();
       await db.checkpoint(); // every node on disk, so "before" counts each once
       const before = db.stats().store;
-      let mark: Progress | undefined = new Progress("gc mark", undefined, { unit: "nodes" });
-      let sweep: Progress | undefined;
       const t0 = performance.now();
-      let res: Awaited<ReturnType<StateDB["collect"]>>;
-      try {
-        res = await db.collect({
-          onProgress: (g) => {
-            if (g.phase === "mark") mark?.update(g.marked);
-            else {
-              mark?.done();
-              mark = undefined;
-              if (g.phase === "sweep" || sweep !== undefined) {
-                sweep ??= new Progress("gc sweep", g.sweepTotal, { unit: "records" });
-                sweep.update(g.scanned);
-              }
-            }
-          },
-        });
-      } finally {
-        mark?.done();
-        sweep?.done();
-      }
+      const res = await collectWithProgress((o) => db.collect(o));
       const ms = performance.now() - t0;
       const after = db.stats().store;
       out(`pruned ${fmt(pruned.length)} unreachable commit${pruned.length === 1 ? "" : "s"}`);

@@ -18,7 +18,7 @@ import { bytesToHex, equalBytes, HeliosError, hexToBytes, isHeliosError } from "
 import { openState, type StateDB } from "../history/index.js";
 import { isEmptyRoot } from "../merkle/index.js";
 import { argHelpers, binaryUnits, fmt, out, startGroup, withStore } from "./args.js";
-import { Progress } from "./progress.js";
+import { collectWithProgress, Progress } from "./progress.js";
 
 export const STORE_USAGE = `usage: helios store <command> <dir> [args]
 
@@ -254,36 +254,8 @@ async function cmdGc(args: string[]): Promise<void> {
   await withStore(p.pos[0] as string, async (db) => {
     await db.checkpoint(); // every node on disk, so "before" counts them all once
     const before = db.stats().store;
-    let mark: Progress | undefined = new Progress("gc mark", undefined, { unit: "nodes" });
-    let sweep: Progress | undefined;
-    let marked = 0;
     const t0 = performance.now();
-    let res: Awaited<ReturnType<StateDB["collect"]>>;
-    try {
-      res = await db.collect({
-        onProgress: (g) => {
-          if (g.phase === "mark") {
-            marked = g.marked;
-            mark?.update(g.marked);
-          } else {
-            if (mark !== undefined) {
-              // the status after a finished cycle reports marked 0 (the mark set is freed)
-              if (g.phase === "sweep") marked = g.marked;
-              mark.update(marked);
-              mark.done();
-              mark = undefined;
-            }
-            if (g.phase === "sweep" || sweep !== undefined) {
-              sweep ??= new Progress("gc sweep", g.sweepTotal, { unit: "records" });
-              sweep.update(g.scanned);
-            }
-          }
-        },
-      });
-    } finally {
-      mark?.done();
-      sweep?.done();
-    }
+    const res = await collectWithProgress((o) => db.collect(o));
     const ms = performance.now() - t0;
     const after = db.stats().store;
     out(`gc: removed ${fmt(res.removed)} nodes in ${(ms / 1000).toFixed(2)} s`);
