@@ -204,23 +204,7 @@ export class DurableStore implements NodeStore {
     }
     if (raw === undefined) return undefined;
     this.l2Reads++;
-    const hex = () => bytesToHex(key);
-    const node = decodeFrame(raw, hex);
-    try {
-      nodeIdInto(node, this.idBuf, 0);
-    } catch (e) {
-      if (isHeliosError(e, "MERKLE_NODE_MALFORMED")) {
-        throw new HeliosError("STORE_CORRUPT", { id: hex() }, "stored node is not a valid encoding");
-      }
-      throw e;
-    }
-    if (!equalRange(this.idBuf, 0, id, idOff, HASH_BYTES)) {
-      throw new HeliosError(
-        "STORE_CORRUPT",
-        { id: hex(), actual: bytesToHex(this.idBuf) },
-        "stored node does not hash to its id",
-      );
-    }
+    const node = verifiedNode(raw, id, idOff, this.idBuf);
     return this.cache.insert(id, idOff, node, 0, node.length);
   }
 
@@ -534,4 +518,31 @@ function readState(meta: Database<Buffer, string>): { state: Uint8Array | undefi
     throw new HeliosError("STORE_CORRUPT", { record: "state" }, "the checkpoint's state record fails its hash");
   }
   return { state: new Uint8Array(raw.subarray(HASH_BYTES + 8)), seq: Number(raw.readBigInt64LE(HASH_BYTES)) };
+}
+
+/**
+ * Decodes a node frame read from LMDB and checks that the node hashes to the
+ * id it was stored under: STORE_CORRUPT naming the id otherwise (never
+ * served). `scratch` is a 32-byte buffer for the recomputed id. The result
+ * may be a view into lmdb-js's reused read buffer: copy it before keeping it.
+ */
+export function verifiedNode(raw: Uint8Array, id: Uint8Array, idOff: number, scratch: Uint8Array): Uint8Array {
+  const hex = () => bytesToHex(id.subarray(idOff, idOff + HASH_BYTES));
+  const node = decodeFrame(raw, hex);
+  try {
+    nodeIdInto(node, scratch, 0);
+  } catch (e) {
+    if (isHeliosError(e, "MERKLE_NODE_MALFORMED")) {
+      throw new HeliosError("STORE_CORRUPT", { id: hex() }, "stored node is not a valid encoding");
+    }
+    throw e;
+  }
+  if (!equalRange(scratch, 0, id, idOff, HASH_BYTES)) {
+    throw new HeliosError(
+      "STORE_CORRUPT",
+      { id: hex(), actual: bytesToHex(scratch) },
+      "stored node does not hash to its id",
+    );
+  }
+  return node;
 }

@@ -15,11 +15,10 @@
  * node (~2–5 µs); a hit in its own byte-bounded L1 (NodeCache) ~0.2 µs.
  */
 import { open, type Database, type RootDatabase } from "lmdb";
-import { AssertionError, bytesToHex, equalRange, HASH_BYTES, HeliosError, isHeliosError } from "../core/index.js";
-import { type NodeStore, nodeIdInto } from "../merkle/index.js";
+import { AssertionError, HASH_BYTES } from "../core/index.js";
+import type { NodeStore } from "../merkle/index.js";
 import { NodeCache } from "./cache.js";
-import { decodeFrame } from "./codec.js";
-import { NODES_TABLE } from "./durable.js";
+import { NODES_TABLE, verifiedNode } from "./durable.js";
 
 /** A read-only NodeStore over the store's LMDB node table, verifying every node it reads. */
 export class NodeReader implements NodeStore {
@@ -40,19 +39,7 @@ export class NodeReader implements NodeStore {
     const key = Buffer.from(id.buffer, id.byteOffset + idOff, HASH_BYTES);
     const raw = this.nodes.getBinaryFast(key);
     if (raw === undefined) return undefined;
-    const hex = () => bytesToHex(key);
-    const node = decodeFrame(raw, hex);
-    try {
-      nodeIdInto(node, this.idBuf, 0);
-    } catch (e) {
-      if (isHeliosError(e, "MERKLE_NODE_MALFORMED")) {
-        throw new HeliosError("STORE_CORRUPT", { id: hex() }, "stored node is not a valid encoding");
-      }
-      throw e;
-    }
-    if (!equalRange(this.idBuf, 0, id, idOff, HASH_BYTES)) {
-      throw new HeliosError("STORE_CORRUPT", { id: hex() }, "stored node does not hash to its id");
-    }
+    const node = verifiedNode(raw, id, idOff, this.idBuf);
     // the frame may be a view into lmdb-js's reused read buffer: the cache copies it
     return this.cache.insert(id, idOff, node, 0, node.length);
   }
