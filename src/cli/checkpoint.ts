@@ -1,7 +1,7 @@
 /**
  * cli/checkpoint — directory checkpoints from the command line:
  *   helios checkpoint <dir> [--parent ID | --full] [--reread] [--json]
- *   helios restore <id> <dir> [--path P] [--force] [--allow-symlink-escape] [--json]
+ *   helios restore <id> <dir> [--path P] [--force] [--allow-symlink-escape] [--same-permissions] [--json]
  *   helios checkpoints [list] [--json] | info <id> [--json] | diff <a> <b> [--stat | --json] | cat <id> <path>
  *   helios forget (--keep-last N | --keep-within D)… [--forget-newest] [--dry-run] [--no-gc] [--json]
  * A thin shell over sandbox/checkpoint.ts: every rule (what is unchanged,
@@ -225,6 +225,7 @@ async function cmdRestore(args: string[]): Promise<number> {
     path: "value",
     force: "bool",
     "allow-symlink-escape": "bool",
+    "same-permissions": "bool",
     json: "bool",
   });
   expectArgs(p, ["<id>", "<dir>"]);
@@ -242,6 +243,7 @@ async function cmdRestore(args: string[]): Promise<number> {
         ...(sub !== undefined ? { path: sub } : {}),
         ...(p.flags.has("force") ? { force: true } : {}),
         ...(p.flags.has("allow-symlink-escape") ? { allowSymlinkEscape: true } : {}),
+        ...(p.flags.has("same-permissions") ? { preservePrivileged: true } : {}),
         onProgress: (x) => {
           bar ??= new Progress("restore", x.bytes, { unit: "bytes" });
           bar.update(x.bytesDone);
@@ -505,7 +507,7 @@ const VERBS: Record<string, Verb> = {
     run: cmdCheckpoint,
   },
   restore: {
-    synopsis: "restore <id> <dir> [--path P] [--force] [--allow-symlink-escape] [--json]",
+    synopsis: "restore <id> <dir> [--path P] [--force] [--allow-symlink-escape] [--same-permissions] [--json]",
     help: "restore a checkpoint (or one path of it) into a new or empty dir (--force: over one)",
     run: cmdRestore,
   },

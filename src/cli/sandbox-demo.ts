@@ -171,6 +171,8 @@ export async function sandboxDemo(args: string[]): Promise<void> {
     console.log("5. Checkpoint a directory, change it a little, checkpoint again, restore");
     const src = path.join(base, "tree");
     makeTree(src, 120, 7);
+    // a ctime cannot be set back: wait out the racy window (RACY_MS, 1 s), or the next checkpoint re-reads every file
+    await new Promise((r) => setTimeout(r, 1_100));
     const ck = (label: string) => {
       let p: Progress | undefined;
       return createCheckpoint(db, src, {

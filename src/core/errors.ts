@@ -101,6 +101,7 @@ export const ERROR_CODES = {
   FORK_WORKER_DIED:
     "The worker thread running this fork died (process.exit, out of memory, a crash); only this fork failed.",
   FORK_ABORTED: "The run was aborted (its AbortSignal fired) before this fork finished.",
+  FORK_TIMEOUT: "The fork ran longer than the run's timeoutMs; its thread was terminated. Only this fork failed.",
   // exec
   TX_MALFORMED:
     "Transaction bytes could not be decoded (truncated, non-canonical, unknown kind, or trailing data). Reject the transaction.",
@@ -141,7 +142,7 @@ export const ERROR_CODES = {
   RESTORE_TARGET_NOT_EMPTY:
     "The restore target is not empty. Pick an empty directory, or pass force to restore over it.",
   RESTORE_OUTSIDE_TARGET:
-    "A restore write would land outside the target: an existing path in the target is a symlink (or not a directory where one is needed). Nothing was written.",
+    "A restore write would land outside the target: an existing path in the target is a symlink (or not a directory where one is needed), or one was swapped in while the restore wrote. The detail says whether it was found before writing (nothing written) or while writing (what was restored so far stays).",
   RESTORE_SYMLINK_ESCAPE:
     "The checkpoint holds a symlink that resolves outside the restore target, or an entry below a symlink. Nothing was written.",
   RESTORE_IO:

@@ -377,7 +377,7 @@ class Builder {
         stats.bytes += r.size;
         stats.chunksRead += r.chunks.length;
         e = { kind: "file", mode: r.mode, mtimeNs: r.mtimeNs, size: r.size, chunks: r.chunks };
-        hint = { ino: s.ino, ctimeNs: s.ctimeNs, racy: r.changed || r.mtimeNs >= racyNs };
+        hint = { ino: s.ino, ctimeNs: s.ctimeNs, racy: r.changed || r.mtimeNs >= racyNs || s.ctimeNs >= racyNs };
         sinceYield += r.size + 4096;
       } else {
         e = { kind: s.kind, mode: s.mode, mtimeNs: s.mtimeNs, size: 0, chunks: [] };

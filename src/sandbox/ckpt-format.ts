@@ -210,9 +210,10 @@ export function isLongKey(key: Uint8Array): boolean {
   return key.length === LONG_PREFIX_BYTES + 1 + HASH_BYTES && key[LONG_PREFIX_BYTES] === 0;
 }
 
-const fatal = new TextDecoder("utf-8", { fatal: true });
+/** ignoreBOM: a leading U+FEFF is part of a name; stripped, "\uFEFFfoo" and "foo" would decode alike. */
+const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** UTF-8 bytes → string, or undefined if they are not valid UTF-8. */
+/** UTF-8 bytes → string (a leading byte-order mark kept), or undefined if they are not valid UTF-8. */
 export function decodeUtf8(b: Uint8Array): string | undefined {
   try {
     return fatal.decode(b);

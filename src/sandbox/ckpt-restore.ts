@@ -3,38 +3,52 @@
  * into a directory, and reading one file lazily, chunk by chunk.
  *
  * A restore runs in two passes. The first writes nothing: it decodes every
- * entry to restore (CHECKPOINT_CORRUPT), checks every path
- * (CHECKPOINT_PATH_UNSAFE: absolute, `..`, `.`, empty components, NUL,
- * backslash), checks that every entry's parent is a directory of the
+ * entry to restore (CHECKPOINT_CORRUPT; two entries that decode to one path
+ * too), checks every path (CHECKPOINT_PATH_UNSAFE: absolute, `..`, `.`,
+ * empty components, NUL, backslash, a name over 255 bytes, or target + path
+ * not under PATH_MAX), checks that every entry's parent is a directory of the
  * checkpoint (an entry below a symlink is RESTORE_SYMLINK_ESCAPE), resolves
  * every symlink target through the checkpoint's own symlinks and what already
  * exists in the target (RESTORE_SYMLINK_ESCAPE if it leaves the target,
  * unless allowed), checks that every chunk is present, and looks at what the
  * target already holds (RESTORE_TARGET_NOT_EMPTY without force; with force,
  * a symlink or a file where a directory must be is RESTORE_OUTSIDE_TARGET).
- * The second pass writes: directories first (created 0700 so they can be
- * filled), files with O_CREAT | O_EXCL | O_NOFOLLOW (never through a symlink,
- * never over something that appeared since the first pass), every chunk
- * checked against its hash after decompression, all-zero chunks left as holes;
- * then modes and mtimes, directories last and deepest first (filling a
- * directory changes its mtime).
+ * The second pass writes: directories (created 0700 so they can be filled,
+ * their device and inode recorded) and files, in path order; files with
+ * O_CREAT | O_EXCL | O_NOFOLLOW (never through a symlink, never over
+ * something that appeared since the first pass), every chunk checked against
+ * its hash after decompression, all-zero chunks left as holes, mode and mtime
+ * set through the descriptor written. Then the symlinks, last: a symlink is
+ * checked against the finished tree, and a failure before this point leaves
+ * none behind. Then directory modes and mtimes, deepest first (filling a
+ * directory changes its mtime), each through a descriptor opened
+ * O_NOFOLLOW | O_DIRECTORY whose device and inode must be the ones recorded.
+ * setuid and setgid are cleared unless preservePrivileged.
  *
- * Invariants: nothing is written outside the target: every path written is
- * target + a checked path whose every parent is a directory this restore
- * created or found as a real directory (lstat, not stat), and no write
- * follows a symlink; a check that fails in the first pass writes nothing.
+ * Invariants: no write follows a symlink in the last component; no chmod or
+ * utimes goes through a path (only through a descriptor this restore opened
+ * without following, or lutimes for a symlink); no existing file is opened
+ * for writing; a check that fails in the first pass writes nothing; no
+ * symlink exists in the target until every file and directory is written.
+ * Limit: Node has no openat, so a process that can write the target while a
+ * restore runs can swap a directory above the last component for a symlink
+ * between the check and the open; a file created then lands (new, O_EXCL)
+ * where the symlink points. Metadata is still never applied to anything but
+ * the directories and files this restore created or found.
  * Limits: mtimes are set through libuv, which rounds to the microsecond (the
  * checkpoint keeps nanoseconds); atime is set to mtime; owners are not kept;
  * hard links are restored as separate files.
  * Costs: O(entries) to validate, plus one chunkrefs lookup per distinct
  * chunk; writing is O(bytes) (one map read, one decompression and one hash
- * per chunk). openFile: O(depth) node reads to the entry, then one map read
+ * per chunk), plus one lstat per entry's parent and one open/fstat per
+ * directory. openFile: O(depth) node reads to the entry, then one map read
  * per chunk as it is consumed.
  */
 import {
   closeSync,
   constants as fsc,
   fchmodSync,
+  fstatSync,
   ftruncateSync,
   futimesSync,
   lstatSync,
@@ -47,9 +61,7 @@ import {
   rmdirSync,
   type Stats,
   symlinkSync,
-  chmodSync,
   unlinkSync,
-  utimesSync,
   writeSync,
 } from "node:fs";
 import nodePath from "node:path";
@@ -80,6 +92,11 @@ export interface RestoreOptions {
   force?: boolean;
   /** Restore symlinks whose target resolves outside the target directory (default false: RESTORE_SYMLINK_ESCAPE). */
   allowSymlinkEscape?: boolean;
+  /**
+   * Keep the setuid and setgid bits as stored (default false: cleared, so a
+   * hostile checkpoint cannot plant a setuid file; sticky and rwx are kept).
+   */
+  preservePrivileged?: boolean;
   onProgress?: (p: RestoreProgress) => void;
 }
 
@@ -101,7 +118,14 @@ export interface RestoreReport {
   chunks: number;
   /** Existing files and symlinks replaced (force). */
   replaced: number;
+  /** Entries whose setuid/setgid bits were cleared (0 with preservePrivileged). */
+  privilegedCleared: number;
 }
+
+/** PATH_MAX on Linux, the terminating NUL included: an absolute path must be shorter. */
+const PATH_MAX = 4096;
+/** The setuid and setgid bits. */
+const S_ISXID = 0o6000;
 
 /**
  * The entries of a checkpoint under `sub` ("" = all), decoded and sorted by
@@ -252,6 +276,13 @@ function restoreVersion(
   const byPath = new Map<string, StoredEntry>();
   for (const e of entries) {
     checkSafePath(e.path);
+    if (byPath.has(e.path)) {
+      throw new HeliosError(
+        "CHECKPOINT_CORRUPT",
+        { path: e.path },
+        "two entries decode to the same path (nothing was written)",
+      );
+    }
     byPath.set(e.path, e);
   }
   const root = byPath.get("");
@@ -282,17 +313,41 @@ function restoreVersion(
   const t = lstatOr(nodePath.resolve(target));
   if (t === undefined) existed = false;
   else if (!t.isDirectory() && !t.isSymbolicLink()) {
-    throw new HeliosError("RESTORE_OUTSIDE_TARGET", { path: target }, "the target exists and is not a directory");
+    throw new HeliosError(
+      "RESTORE_OUTSIDE_TARGET",
+      { path: target },
+      "the target exists and is not a directory (found before writing: nothing was written)",
+    );
   }
   if (existed) {
     targetAbs = realpathSync(nodePath.resolve(target));
     if (!lstatSync(targetAbs).isDirectory()) {
-      throw new HeliosError("RESTORE_OUTSIDE_TARGET", { path: target }, "the target is not a directory");
+      throw new HeliosError(
+        "RESTORE_OUTSIDE_TARGET",
+        { path: target },
+        "the target is not a directory (found before writing: nothing was written)",
+      );
     }
     if (opts.force !== true && readdirSync(targetAbs).length > 0) {
       throw new HeliosError("RESTORE_TARGET_NOT_EMPTY", { path: targetAbs });
     }
   } else targetAbs = nodePath.resolve(target);
+
+  // every path must fit the system's PATH_MAX once joined to the target (and a symlink target too)
+  const targetBytes = Buffer.byteLength(targetAbs, "utf8");
+  for (const e of entries) {
+    const n = e.path === "" ? targetBytes : targetBytes + 1 + Buffer.byteLength(e.path, "utf8");
+    if (n >= PATH_MAX) {
+      throw new HeliosError(
+        "CHECKPOINT_PATH_UNSAFE",
+        { path: e.path, bytes: n },
+        `the target plus this path is ${n} bytes, over the system's limit of ${PATH_MAX - 1} (nothing was written)`,
+      );
+    }
+    if (e.kind === "symlink" && (e.target as Uint8Array).length >= PATH_MAX) {
+      throw new HeliosError("CHECKPOINT_PATH_UNSAFE", { path: e.path }, "a symlink target is too long");
+    }
+  }
 
   if (opts.allowSymlinkEscape !== true) {
     for (const e of entries) {
@@ -333,7 +388,7 @@ function restoreVersion(
           throw new HeliosError(
             "RESTORE_OUTSIDE_TARGET",
             { path: e.path, existing: st.isSymbolicLink() ? "symlink" : "file" },
-            "a directory to restore into exists in the target as a symlink or a file",
+            "a directory to restore into exists in the target as a symlink or a file (found before writing: nothing was written)",
           );
         }
       } else if (st.isDirectory()) {
@@ -360,9 +415,23 @@ function restoreVersion(
     bytes: 0,
     chunks: 0,
     replaced: 0,
+    privilegedCleared: 0,
+  };
+  const modeOf = (e: StoredEntry): number => {
+    if (opts.preservePrivileged === true || (e.mode & S_ISXID) === 0) return e.mode;
+    report.privilegedCleared++;
+    return e.mode & ~S_ISXID;
   };
   const progress = opts.onProgress;
   const prog = { entries: entries.length, entriesDone: 0, bytes, bytesDone: 0 };
+  let sinceProgress = 0;
+  const step = () => {
+    prog.entriesDone++;
+    if (progress !== undefined && ++sinceProgress >= 64) {
+      sinceProgress = 0;
+      progress({ ...prog });
+    }
+  };
   const decoder = new ChunkDecoder();
   if (!existed) {
     try {
@@ -371,75 +440,145 @@ function restoreVersion(
       throw ioError(e, targetAbs);
     }
   }
-  const dirs: StoredEntry[] = [];
-  let sinceProgress = 0;
-  for (const e of entries) {
-    const abs = e.path === "" ? targetAbs : nodePath.join(targetAbs, e.path);
-    // the parent must (still) be a real directory: never write through a symlink
-    if (e.path !== "") {
-      const parentAbs = nodePath.dirname(abs);
-      const ps = lstatOr(parentAbs);
-      if (ps === undefined || !ps.isDirectory()) {
-        throw new HeliosError("RESTORE_OUTSIDE_TARGET", { path: parentPath(e.path) }, "a parent is not a directory");
-      }
+  /** The directories written into, by path, with the identity they had when created or found. */
+  const dirIds = new Map<string, DirId>();
+  const absOf = (p: string) => (p === "" ? targetAbs : nodePath.join(targetAbs, p));
+  /** The parent of `p` must still be the real directory recorded: never write through a symlink. */
+  const checkParent = (p: string) => {
+    const pp = parentPath(p);
+    const want = dirIds.get(pp);
+    const ps = lstatOr(absOf(pp));
+    if (want === undefined || ps === undefined || !ps.isDirectory() || ps.ino !== want.ino || ps.dev !== want.dev) {
+      throw new HeliosError(
+        "RESTORE_OUTSIDE_TARGET",
+        { path: pp },
+        "a parent directory was replaced during the restore (found while writing: what was restored so far stays)",
+      );
     }
+  };
+  const replace = (e: StoredEntry, abs: string) => {
+    if (!removeFirst.has(e.path)) return;
+    const st = lstatSync(abs);
+    if (st.isDirectory()) rmdirSync(abs);
+    else unlinkSync(abs);
+    report.replaced++;
+  };
+  const dirs: StoredEntry[] = [];
+  const links: StoredEntry[] = [];
+  for (const e of entries) {
+    if (e.kind === "symlink") {
+      links.push(e); // last: see the module header
+      continue;
+    }
+    const abs = absOf(e.path);
     try {
-      if (removeFirst.has(e.path)) {
-        const st = lstatSync(abs);
-        if (st.isDirectory()) rmdirSync(abs);
-        else unlinkSync(abs);
-        report.replaced++;
-      }
+      if (e.path !== "") checkParent(e.path);
+      replace(e, abs);
       if (e.kind === "dir") {
-        if (e.path !== "") {
-          const st = lstatOr(abs);
-          if (st === undefined) mkdirSync(abs, { mode: 0o700 });
-          else if (!st.isDirectory()) {
-            throw new HeliosError("RESTORE_OUTSIDE_TARGET", { path: e.path }, "not a directory");
-          } else if ((st.mode & 0o700) !== 0o700) {
-            // an existing directory (force) we may not be able to write into: its final mode is set at the end
-            chmodSync(abs, (st.mode & 0o7777) | 0o700);
-          }
+        let st = e.path === "" ? lstatSync(abs) : lstatOr(abs);
+        if (st === undefined) {
+          mkdirSync(abs, { mode: 0o700 });
+          st = lstatSync(abs);
         }
+        if (!st.isDirectory()) {
+          throw new HeliosError(
+            "RESTORE_OUTSIDE_TARGET",
+            { path: e.path },
+            "not a directory (found while writing: what was restored so far stays)",
+          );
+        }
+        const did = { dev: st.dev, ino: st.ino };
+        if ((st.mode & 0o700) !== 0o700) {
+          // an existing directory (force) we may not be able to write into: its final mode is set at the end
+          setDirMeta(abs, did, (st.mode & 0o7777) | 0o700, undefined, e.path);
+        }
+        dirIds.set(e.path, did);
         dirs.push(e);
         report.dirs++;
-      } else if (e.kind === "symlink") {
-        symlinkSync(Buffer.from(e.target as Uint8Array), abs);
-        const s = utimeSeconds(e.mtimeNs);
-        lutimesSync(abs, s, s);
-        report.symlinks++;
       } else {
-        writeFile(db, chunksRoot, decoder, e, abs, report, prog);
+        writeFile(db, chunksRoot, decoder, e, modeOf(e), abs, report, prog);
         report.files++;
       }
     } catch (err) {
       if (err instanceof HeliosError) throw err;
       throw ioError(err, abs);
     }
-    prog.entriesDone++;
-    if (progress !== undefined && ++sinceProgress >= 64) {
-      sinceProgress = 0;
-      progress({ ...prog });
+    step();
+  }
+  // symlinks, now that every file and directory is written: the first pass checked them against this tree
+  for (const e of links) {
+    const abs = absOf(e.path);
+    try {
+      checkParent(e.path);
+      replace(e, abs);
+      symlinkSync(Buffer.from(e.target as Uint8Array), abs);
+      const s = utimeSeconds(e.mtimeNs);
+      lutimesSync(abs, s, s); // the link itself, never what it points to; its mode is not settable on Linux
+      report.symlinks++;
+    } catch (err) {
+      if (err instanceof HeliosError) throw err;
+      throw ioError(err, abs);
     }
+    step();
   }
   // directory modes and mtimes: children first (deepest paths sort last)
   for (let i = dirs.length - 1; i >= 0; i--) {
     const e = dirs[i] as StoredEntry;
     if (e.path === "" && sub !== "") continue; // a partial restore leaves the target's own metadata alone
-    const abs = e.path === "" ? targetAbs : nodePath.join(targetAbs, e.path);
-    try {
-      const st = lstatSync(abs);
-      if (!st.isDirectory()) throw new HeliosError("RESTORE_OUTSIDE_TARGET", { path: e.path }, "not a directory");
-      chmodSync(abs, e.mode);
-      const s = utimeSeconds(e.mtimeNs);
-      utimesSync(abs, s, s);
-    } catch (err) {
-      if (err instanceof HeliosError) throw err;
-      throw ioError(err, abs);
-    }
+    setDirMeta(absOf(e.path), dirIds.get(e.path) as DirId, modeOf(e), e.mtimeNs, e.path);
   }
   progress?.({ ...prog });
   return report;
+}
+
+/** A directory's identity: what lstat/fstat said when the restore created or found it. */
+export interface DirId {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Sets a directory's mode (and mtime, if given) through a descriptor opened
+ * O_RDONLY | O_NOFOLLOW | O_DIRECTORY, never by path: if `abs` is now a
+ * symlink (ELOOP), not a directory (ENOTDIR), or a directory other than `id`
+ * (a path component was swapped), it is RESTORE_OUTSIDE_TARGET and nothing
+ * is changed. `path` is the checkpoint path, for the error.
+ */
+export function setDirMeta(abs: string, id: DirId, mode: number, mtimeNs: bigint | undefined, path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_DIRECTORY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ELOOP" || code === "ENOTDIR" || code === "ENOENT") {
+      throw new HeliosError(
+        "RESTORE_OUTSIDE_TARGET",
+        { path, errno: code },
+        "a directory was replaced during the restore (found while writing: what was restored so far stays)",
+      );
+    }
+    throw ioError(err, abs);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isDirectory() || st.dev !== id.dev || st.ino !== id.ino) {
+      throw new HeliosError(
+        "RESTORE_OUTSIDE_TARGET",
+        { path },
+        "a directory was replaced during the restore (found while writing: what was restored so far stays)",
+      );
+    }
+    fchmodSync(fd, mode);
+    if (mtimeNs !== undefined) {
+      const s = utimeSeconds(mtimeNs);
+      futimesSync(fd, s, s);
+    }
+  } catch (err) {
+    if (err instanceof HeliosError) throw err;
+    throw ioError(err, abs);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function writeFile(
@@ -447,6 +586,7 @@ function writeFile(
   chunksRoot: Uint8Array,
   decoder: ChunkDecoder,
   e: StoredEntry,
+  mode: number,
   abs: string,
   report: RestoreReport,
   prog: RestoreProgress,
@@ -466,7 +606,7 @@ function writeFile(
       prog.bytesDone += raw.length;
     }
     ftruncateSync(fd, e.size); // the trailing holes of a sparse file
-    fchmodSync(fd, e.mode); // after the writes: writing clears setuid/setgid
+    fchmodSync(fd, mode); // through the descriptor written, after the writes (writing clears setuid/setgid)
     const s = utimeSeconds(e.mtimeNs);
     futimesSync(fd, s, s);
   } finally {

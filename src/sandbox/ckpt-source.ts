@@ -7,7 +7,8 @@
  * symlinks are read with readlink, files are opened with O_NOFOLLOW, the walk
  * never enters a symlinked directory; names must be UTF-8 without a
  * backslash (CHECKPOINT_PATH_UNSAFE: a path must mean the same thing on every
- * platform it is restored on); sockets, FIFOs and devices are counted as
+ * platform it is restored on), decoded strictly with a leading byte-order
+ * mark kept (so "\uFEFFa" and "a" stay two names); sockets, FIFOs and devices are counted as
  * skipped; the store's own directory, if inside the source, is skipped.
  * Costs: one lstat per entry, one readdir per directory; a file read is
  * O(size) with one chunker pass, one BLAKE3 batch call per 1 MiB read, and no

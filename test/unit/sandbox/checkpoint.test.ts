@@ -42,8 +42,9 @@ import {
 } from "./checkpoint-fixtures.js";
 
 const NODE_MODULES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../node_modules");
-let clockT = 1_700_000_000_000;
-/** A fake wall clock far after every fixture mtime (no file is racy unless a test makes it so). */
+/** Starts a day after the real clock: files' ctimes are real, and a ctime within RACY_MS of a checkpoint's time is racy. */
+let clockT = Date.now() + 86_400_000;
+/** A fake wall clock far after every fixture mtime and ctime (no file is racy unless a test makes it so). */
 const now = () => (clockT += 60_000);
 
 describe("checkpoint round trips", () => {
@@ -68,7 +69,7 @@ describe("checkpoint round trips", () => {
     // the sparse 64 MiB of zeros is one stored chunk (dedup within the file)
     assert.ok(c.stats.chunkBytesStored < 64 * 1024 * 1024 + 4 * 1024 * 1024, `stored ${c.stats.chunkBytesStored}`);
     const out = path.join(work, "odd-restored");
-    const rep = restoreCheckpoint(db, c.id, out, { allowSymlinkEscape: true });
+    const rep = restoreCheckpoint(db, c.id, out, { allowSymlinkEscape: true, preservePrivileged: true });
     assert.equal(rep.entries, c.stats.files + c.stats.dirs + c.stats.symlinks);
     assertDiffClean(src, out);
     assertSameListing(src, out);
@@ -259,7 +260,7 @@ describe("incremental checkpoints and dedup", () => {
     assert.equal(r.stats.bytesNewStored, 0);
     // a file changed within a second of the checkpoint's time is racy: re-read next time even if it looks unchanged
     const p = path.join(src, "d4", "f4.bin");
-    const t = 1_800_000_000;
+    const t = Math.floor(clockT / 1000) + 86_400; // after every real ctime, now and later
     touch(p, t + 0.5);
     const x = await createCheckpoint(db, src, { time: t * 1000 + 700 });
     assert.equal(x.stats.filesRead, 1);
