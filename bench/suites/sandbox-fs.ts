@@ -21,7 +21,7 @@
  *
  * Reps are interleaved against machine noise (the VM is shared): each rep
  * runs Helios, git, git with fsync, then the tar variants, in that order;
- * REPS_FULL = 5, REPS_QUICK = 3; every figure is the median over the reps.
+ * REPS_FULL = 5 (SANDBOX_FS_REPS overrides), REPS_QUICK = 3; every figure is the median over the reps.
  * Each Helios rep uses a fresh store, each git rep a fresh repository, each
  * restore a fresh directory.
  *
@@ -336,7 +336,7 @@ export async function run(mode: Mode): Promise<Result[]> {
     results.push({ workload, impl, value, unit, better, note });
   };
   const target = mode === "full" ? Number(process.env.SANDBOX_FS_BYTES ?? FULL_BYTES) : QUICK_BYTES;
-  const reps = mode === "full" ? REPS_FULL : REPS_QUICK;
+  const reps = mode === "full" ? Number(process.env.SANDBOX_FS_REPS ?? REPS_FULL) : REPS_QUICK;
   const keepFrom = Math.max(0, reps - INCR_KEEP);
   const work = tempDir("sandbox-fs");
   try {
