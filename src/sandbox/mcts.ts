@@ -32,7 +32,8 @@
  * assumes rewards in [0, 1].
  *
  * Invariants: the caller's root fork is never written (the search forks it
- * first); every fork the search makes is released before it returns, except
+ * first); every fork the search makes is released before it returns or
+ * throws (an environment or onProgress that throws included), except
  * `result.state`, which is the caller's.
  * Costs per iteration: O(depth) UCT selection, one fork + one step for the
  * expansion, one fork + (rollout length) steps + one reward for the
@@ -213,8 +214,14 @@ export function mcts<A, S extends Forkable<S> = ForestFork>(
   let nodes = 1;
   let deepest = 0;
   const rootState = root.fork();
-  const top = new TreeNode<A, S>(rootState, null, undefined, env.terminal(rootState), []);
-  if (!top.terminal) top.untried = env.actions(rootState);
+  let top: TreeNode<A, S>;
+  try {
+    top = new TreeNode<A, S>(rootState, null, undefined, env.terminal(rootState), []);
+    if (!top.terminal) top.untried = env.actions(rootState);
+  } catch (e) {
+    rootState.release(); // not in a tree yet: the finally below would not see it
+    throw e;
+  }
   let best: A[] = [];
   let bestValue = Number.NEGATIVE_INFINITY;
   let done = 0;
@@ -245,10 +252,16 @@ export function mcts<A, S extends Forkable<S> = ForestFork>(
         u[i] = u[u.length - 1] as A; // swap-remove: deterministic, O(1)
         u.pop();
         const s = node.state.fork();
-        env.step(s, action);
-        steps++;
-        const terminal = env.terminal(s);
-        const child = new TreeNode<A, S>(s, node, action, terminal, terminal ? [] : env.actions(s));
+        let child: TreeNode<A, S>;
+        try {
+          env.step(s, action);
+          steps++;
+          const terminal = env.terminal(s);
+          child = new TreeNode<A, S>(s, node, action, terminal, terminal ? [] : env.actions(s));
+        } catch (e) {
+          s.release(); // not in the tree yet: the finally below would not see it
+          throw e;
+        }
         node.children.push(child);
         nodes++;
         if (child.depth > deepest) deepest = child.depth;

@@ -18,7 +18,25 @@
  * the task's value (structured clone) and the fork's net writes packed in
  * one transferred buffer (fork.ts encodeWrites), or a failure reason. A
  * setup opens the LMDB environment and a fresh L1 for that run (closed at
- * its end) and loads the task (modules stay loaded, as ESM does).
+ * its end) and loads the task (modules stay loaded, as ESM does). Every
+ * "end" is acknowledged with { type: "ended", run } once the environment is
+ * closed (or at once when there was nothing to close).
+ *
+ * Closing and termination: lmdb-js's close() makes native calls that may
+ * throw (and catches the throw in JS); a native throw while the thread is
+ * being terminated is a fatal error of the whole process ("napi_throw"). So:
+ * - the pool does not terminate a thread between an "end" and its "ended"
+ *   (it waits, bounded), and this thread never overlaps a close with later
+ *   work: a setup waits for the previous run's close before it opens;
+ * - a gate in shared memory (workerData.gate, one Int32) makes it airtight:
+ *   this thread opens or closes its environment only after moving the gate
+ *   FREE → LMDB (and back after), and the pool terminates only after moving
+ *   it FREE → TERMINATING (waiting while it reads LMDB). Once it reads
+ *   TERMINATING, this thread neither opens nor closes anything;
+ * - a thread terminated mid-fork (abort, timeout) or before its close does
+ *   not close its environment from JS at all: lmdb-js's own clean-up hook
+ *   drops the thread's reference to the shared environment (the owner's
+ *   stays open).
  *
  * Invariants: each fork starts from the base alone (a fresh fork of the
  * family); a throw or a rejected promise from the task fails only that
@@ -28,10 +46,21 @@
  * one BLAKE3 of the node (~2–5 µs); an L1 hit ~0.2 µs. Per fork: the task,
  * writes() (O(keys written · depth)) and one message.
  */
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { isHeliosError } from "../core/index.js";
 import { NodeReader } from "../store/index.js";
 import { encodeWrites, ForestFork } from "./fork.js";
+
+/** The gate's states (see the module comment): index 0 of an Int32Array over workerData.gate. */
+export const GATE_FREE = 0;
+export const GATE_LMDB = 1;
+export const GATE_TERMINATING = 2;
+
+/** What a worker is started with. */
+export interface RunnerWorkerData {
+  /** A SharedArrayBuffer of one Int32: the gate. */
+  gate: SharedArrayBuffer;
+}
 
 /** How the task reaches the worker. */
 export type TaskSpec = { kind: "source"; source: string } | { kind: "module"; url: string; export: string };
@@ -46,12 +75,14 @@ export type PoolMessage =
       task: TaskSpec;
       args: unknown;
       cacheBytes: number;
+      /** The run has a timeoutMs: announce each fork's start ({ type: "started" }), where its time begins. */
+      timed: boolean;
     }
   | { type: "fork"; run: number; index: number }
   | { type: "end"; run: number };
 
 export interface FailureReason {
-  code: "FORK_TASK_FAILED" | "FORK_WORKER_DIED" | "FORK_ABORTED";
+  code: "FORK_TASK_FAILED" | "FORK_WORKER_DIED" | "FORK_ABORTED" | "FORK_TIMEOUT";
   message: string;
   /** The code of a HeliosError the task threw. */
   cause?: string;
@@ -60,6 +91,22 @@ export interface FailureReason {
 export type WorkerAnswer =
   | { run: number; index: number; ok: true; value: unknown; writes: ArrayBuffer; count: number }
   | { run: number; index: number; ok: false; reason: FailureReason };
+
+/** A worker's acknowledgement of { type: "end", run }: its LMDB environment for that run is closed. */
+export interface WorkerEnded {
+  type: "ended";
+  run: number;
+}
+
+/** A fork's task starts now (timed runs only: thread start-up and setup do not count against timeoutMs). */
+export interface WorkerStarted {
+  type: "started";
+  run: number;
+  index: number;
+}
+
+/** Everything a worker posts to the pool. */
+export type WorkerMessage = WorkerAnswer | WorkerEnded | WorkerStarted;
 
 function reasonOf(e: unknown, prefix = ""): FailureReason {
   const message = e instanceof Error ? e.message : String(e);
@@ -90,6 +137,7 @@ async function loadTask(spec: TaskSpec): Promise<TaskFn> {
 interface Run {
   id: number;
   args: unknown;
+  timed: boolean;
   reader: NodeReader | undefined;
   family: ForestFork | undefined;
   task: TaskFn | undefined;
@@ -97,10 +145,12 @@ interface Run {
   ready: Promise<void>;
 }
 
-function setup(m: PoolMessage & { type: "setup" }): Run {
+/** Sets a run up once `previous` (the last run's close) has finished. */
+function setup(m: PoolMessage & { type: "setup" }, previous: Promise<void>): Run {
   const r: Run = {
     id: m.run,
     args: m.args,
+    timed: m.timed,
     reader: undefined,
     family: undefined,
     task: undefined,
@@ -108,12 +158,19 @@ function setup(m: PoolMessage & { type: "setup" }): Run {
     ready: Promise.resolve(),
   };
   r.ready = (async () => {
+    await previous;
+    if (!enterLmdb()) {
+      r.failure = { code: "FORK_TASK_FAILED", message: "the thread is being terminated" };
+      return;
+    }
     try {
       r.reader = new NodeReader(m.lmdbPath, m.cacheBytes);
       r.family = ForestFork.family(null, r.reader, m.base, null);
     } catch (e) {
       r.failure = reasonOf(e, "opening the store read-only: ");
       return;
+    } finally {
+      leaveLmdb();
     }
     try {
       r.task = await loadTask(m.task);
@@ -133,6 +190,7 @@ async function runFork(port: NonNullable<typeof parentPort>, r: Run, index: numb
     port.postMessage({ run, index, ok: false, reason } satisfies WorkerAnswer);
     return;
   }
+  if (r.timed) port.postMessage({ type: "started", run, index } satisfies WorkerStarted);
   const f = r.family.fork();
   const ctx = Object.freeze({
     index,
@@ -173,21 +231,50 @@ async function runFork(port: NonNullable<typeof parentPort>, r: Run, index: numb
 async function end(r: Run): Promise<void> {
   await r.ready;
   r.family?.release();
-  await r.reader?.close();
+  if (r.reader === undefined || !enterLmdb()) return; // being terminated: lmdb-js's clean-up hook closes it
+  try {
+    await r.reader.close();
+  } catch {
+    // a failed close leaves nothing to do here: the owner's environment stays open either way
+  } finally {
+    leaveLmdb();
+  }
+}
+
+const gate =
+  (workerData as RunnerWorkerData | null)?.gate instanceof SharedArrayBuffer
+    ? new Int32Array((workerData as RunnerWorkerData).gate)
+    : undefined;
+
+/** Claims the gate for an open or a close of the environment; false once the pool is terminating this thread. */
+function enterLmdb(): boolean {
+  return gate === undefined || Atomics.compareExchange(gate, 0, GATE_FREE, GATE_LMDB) === GATE_FREE;
+}
+
+function leaveLmdb(): void {
+  if (gate !== undefined) Atomics.store(gate, 0, GATE_FREE);
 }
 
 const port = parentPort;
 if (port !== null) {
   let current: Run | undefined;
+  /** The last run's close (resolved when there is none): setups and acknowledgements wait for it. */
+  let closing: Promise<void> = Promise.resolve();
   port.on("message", (m: PoolMessage) => {
     if (m.type === "setup") {
-      current = setup(m);
+      current = setup(m, closing);
     } else if (m.type === "fork") {
       if (current !== undefined && current.id === m.run) void runFork(port, current, m.index);
-    } else if (current !== undefined && current.id === m.run) {
-      const r = current;
-      current = undefined;
-      void end(r);
+    } else {
+      const run = m.run;
+      if (current !== undefined && current.id === run) {
+        const r = current;
+        current = undefined;
+        const previous = closing;
+        closing = previous.then(() => end(r));
+      }
+      // acknowledged in order, after the close (if any): the pool may terminate the thread from then on
+      void closing.then(() => port.postMessage({ type: "ended", run } satisfies WorkerEnded));
     }
   });
 }

@@ -32,14 +32,32 @@
  *
  * Failures are per fork and coded: the task threw (FORK_TASK_FAILED), the
  * worker running it died (FORK_WORKER_DIED: process.exit, out of memory, a
- * crash; the pool starts a new thread and goes on), or the run was aborted
- * before it finished (FORK_ABORTED). A run rejects only for bad arguments,
- * a closed pool, or a base that is not live.
+ * crash; the pool starts a new thread and goes on), the fork ran longer than
+ * `timeoutMs` (FORK_TIMEOUT: its thread is terminated and replaced), or the
+ * run was aborted before it finished (FORK_ABORTED). A run rejects only for
+ * bad arguments, a closed pool, a base that is not live, a failed
+ * checkpoint (the workers read the base from LMDB, so without one there is
+ * nothing to run on), or an onProgress callback that threw (the run stops
+ * as on an abort, releases the forks it made and rejects with that error).
+ *
+ * Ending threads safely: lmdb-js's close() makes native calls that may
+ * throw, and a native throw in a thread that is being terminated aborts the
+ * whole process. So a thread is never terminated between the "end" of a run
+ * and its "ended" acknowledgement (sent once its environment is closed):
+ * close() waits for the acknowledgements (at most END_WAIT_MS; a thread
+ * that does not answer by then is busy with something other than a close,
+ * a task's leftover timers) before it terminates; a thread stopped mid-fork
+ * (abort, timeout) is terminated only after any close it still had pending,
+ * and does not close its environment itself. On top of that, a gate in
+ * shared memory (runner-worker.ts) guarantees that no thread is terminated
+ * while it opens or closes its environment, whatever the timing.
+ * Terminated threads leave the pool at once; the next run starts new ones.
  *
  * Invariants: outcome i belongs to fork i (index order, whatever the
  * completion order); every fork starts from the base alone; runs of a pool
- * never overlap (they queue); runForks terminates its threads before it
- * returns; an idle pool holds no event-loop reference.
+ * never overlap (they queue); a run never enlists a thread that is being
+ * terminated; runForks terminates its threads before it returns; an idle
+ * pool holds no event-loop reference.
  * Costs: per run one checkpoint (~5–10 ms when L0 is small) and one setup
  * message per thread; thread start-up (~60–250 ms each on the project's VM:
  * a thread, the native modules, LMDB) once per pool; per fork one message
@@ -52,7 +70,17 @@ import { Worker } from "node:worker_threads";
 import { HeliosError } from "../core/index.js";
 import type { StateDB } from "../history/index.js";
 import { decodeWrites, ForestFork } from "./fork.js";
-import type { FailureReason, PoolMessage, TaskSpec, WorkerAnswer } from "./runner-worker.js";
+import {
+  type FailureReason,
+  GATE_FREE,
+  GATE_LMDB,
+  GATE_TERMINATING,
+  type PoolMessage,
+  type RunnerWorkerData,
+  type TaskSpec,
+  type WorkerAnswer,
+  type WorkerMessage,
+} from "./runner-worker.js";
 
 export type { FailureReason } from "./runner-worker.js";
 
@@ -86,7 +114,18 @@ export interface RunOptions {
   args?: unknown;
   /** Aborting rejects the forks not finished yet with FORK_ABORTED and stops the threads running them. */
   signal?: AbortSignal;
-  /** Called after each fork's outcome is known. */
+  /**
+   * Longest a fork's task may run, in ms (default: no limit), counted from
+   * when the worker starts it (thread start-up and the run's setup do not
+   * count). A fork over it is rejected with FORK_TIMEOUT and its thread
+   * terminated (a task cannot be interrupted otherwise); a new thread takes
+   * the remaining forks. Costs one more message per fork.
+   */
+  timeoutMs?: number;
+  /**
+   * Called after each fork's outcome is known. If it throws, the run stops
+   * as on an abort, releases the forks it made, and rejects with that error.
+   */
   onProgress?(done: number, n: number): void;
 }
 
@@ -106,6 +145,9 @@ export type ForkOutcome<T> =
 
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 const MAX_FORKS = 1_000_000;
+/** The longest close() (or a terminate after an abort) waits for a thread's "ended" before terminating it anyway. */
+const END_WAIT_MS = 2000;
+const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout's limit
 
 function taskSpec<T>(task: ForkTask<T>): TaskSpec {
   if (typeof task === "function") return { kind: "source", source: task.toString() };
@@ -140,6 +182,20 @@ interface Slot {
   current: number;
   /** The last error the thread reported (its exit follows). */
   error: unknown;
+  /** Settles when the thread has acknowledged its last "end" (or exited); null when none is pending. */
+  ending: Promise<void> | null;
+  /** Settles `ending`. */
+  ended: (() => void) | null;
+  /** The run of the last "end" posted (acknowledgements come in order: that one settles `ending`). */
+  endRun: number;
+  /** The current fork's timeoutMs timer. */
+  timer: ReturnType<typeof setTimeout> | null;
+  /** Out of the pool, being terminated: its messages and its exit are ignored. */
+  retired: boolean;
+  /** The thread has exited. */
+  exited: boolean;
+  /** The gate shared with the thread (runner-worker.ts): GATE_FREE, GATE_LMDB or GATE_TERMINATING. */
+  gate: Int32Array;
 }
 
 /** The run in progress: what the pool's thread events call into. */
@@ -147,8 +203,10 @@ interface ActiveRun {
   id: number;
   setup: PoolMessage & { type: "setup" };
   feed(s: Slot): void;
+  started(s: Slot, index: number): void;
   answered(s: Slot, m: WorkerAnswer): void;
   died(s: Slot, index: number, why: string): void;
+  timedOut(s: Slot, index: number): void;
 }
 
 /**
@@ -168,7 +226,8 @@ export class ForkPool {
   private active: ActiveRun | null;
   private nextRun: number;
   private closed: boolean;
-  private readonly exiting: Promise<number>[];
+  /** Terminations in progress (close() awaits them). */
+  private readonly exiting: Set<Promise<void>>;
 
   constructor(opts: ForkPoolOptions = {}) {
     this.threads = checkInt(opts.threads ?? os.availableParallelism(), 1, 1024, "threads");
@@ -180,21 +239,42 @@ export class ForkPool {
     this.active = null;
     this.nextRun = 1;
     this.closed = false;
-    this.exiting = [];
+    this.exiting = new Set();
     for (let t = 0; t < this.threads; t++) this.spawn();
   }
 
   private spawn(): void {
+    const gate = new SharedArrayBuffer(4);
     const worker = new Worker(this.url, {
+      workerData: { gate } satisfies RunnerWorkerData,
       ...(this.memoryMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: this.memoryMb } } : {}),
     });
     worker.unref();
-    const s: Slot = { worker, run: 0, current: -1, error: undefined };
+    const s: Slot = {
+      worker,
+      run: 0,
+      current: -1,
+      error: undefined,
+      ending: null,
+      ended: null,
+      endRun: 0,
+      timer: null,
+      retired: false,
+      exited: false,
+      gate: new Int32Array(gate),
+    };
     this.slots.add(s);
-    worker.on("message", (m: WorkerAnswer) => {
+    worker.on("message", (m: WorkerMessage) => {
       const a = this.active;
-      if (a === null || m.run !== a.id || m.index !== s.current) return; // an answer from before an abort
+      if ("type" in m) {
+        if (m.type === "ended") {
+          if (m.run === s.endRun) settleEnding(s);
+        } else if (!s.retired && a !== null && m.run === a.id && m.index === s.current) a.started(s, m.index);
+        return;
+      }
+      if (s.retired || a === null || m.run !== a.id || m.index !== s.current) return; // an answer from before an abort
       s.current = -1;
+      clearTimer(s);
       a.answered(s, m);
       a.feed(s);
     });
@@ -202,16 +282,63 @@ export class ForkPool {
       s.error = e;
     });
     worker.on("exit", (code) => {
+      s.exited = true;
       this.slots.delete(s);
+      settleEnding(s);
+      clearTimer(s);
       const a = this.active;
       const i = s.current;
       s.current = -1;
-      if (a === null || i < 0) return; // idle, or ended by us: the next run tops the pool up
+      if (s.retired || a === null || i < 0) return; // idle, or ended by us: the next run tops the pool up
       a.died(s, i, s.error instanceof Error ? s.error.message : `exit code ${code}`);
       // a replacement joins the run in progress (each death costs one fork, so this ends)
       if (!this.closed) this.spawn();
     });
     if (this.active !== null) this.enlist(s, this.active);
+  }
+
+  /** Posts "end" of run `id` to a thread set up for it; `s.ending` settles on its acknowledgement. */
+  private end(s: Slot, id: number): void {
+    if (s.ending === null) {
+      s.ending = new Promise<void>((resolve) => {
+        s.ended = resolve;
+      });
+    }
+    s.endRun = id;
+    s.worker.postMessage({ type: "end", run: id } satisfies PoolMessage);
+  }
+
+  /**
+   * Takes a thread out of the pool at once (no run enlists it again) and
+   * terminates it, after any close it still has pending (bounded wait).
+   */
+  private retire(s: Slot): void {
+    s.retired = true;
+    s.current = -1;
+    clearTimer(s);
+    this.slots.delete(s);
+    this.terminate(s);
+  }
+
+  /**
+   * Terminates a thread once its pending "end" (if any) is acknowledged, or
+   * after END_WAIT_MS, and never while it opens or closes its environment.
+   */
+  private terminate(s: Slot): void {
+    s.worker.ref(); // keep the process alive until the thread has gone (close() awaits it)
+    const p = (async () => {
+      await settledWithin(s.ending, END_WAIT_MS);
+      // claim the gate: from here on the thread opens and closes nothing; wait out an open or close in progress
+      while (!s.exited && Atomics.compareExchange(s.gate, 0, GATE_FREE, GATE_TERMINATING) === GATE_LMDB) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await s.worker.terminate();
+    })().then(
+      () => undefined,
+      () => undefined,
+    );
+    this.exiting.add(p);
+    void p.then(() => this.exiting.delete(p));
   }
 
   /** Sets a thread up for the run (once) and gives it work. */
@@ -251,17 +378,24 @@ export class ForkPool {
     checkInt(n, 0, MAX_FORKS, "n");
     const spec = taskSpec(task);
     if (n === 0) return [];
+    const timeoutMs =
+      opts.timeoutMs === undefined ? undefined : checkInt(opts.timeoutMs, 1, MAX_TIMEOUT_MS, "timeoutMs");
     const root = ForestFork.of(db, base); // validates base and leases it for the whole run
     try {
       const outcomes: (ForkOutcome<T> | undefined)[] = new Array(n).fill(undefined);
       const signal = opts.signal;
-      if (signal?.aborted) {
+      const allAborted = (): ForkOutcome<T>[] => {
         for (let i = 0; i < n; i++) outcomes[i] = aborted(i);
         return outcomes as ForkOutcome<T>[];
-      }
-      await db.checkpoint(); // every node of base is now in LMDB, where the workers read it
+      };
+      if (signal?.aborted) return allAborted();
+      // every node of base is now in LMDB, where the workers read it; a failure here fails the run
+      await db.checkpoint();
+      // an abort during the checkpoint fired no listener yet (none was added): look again
+      if (signal?.aborted) return allAborted();
       while (this.slots.size < this.threads) this.spawn(); // replace threads lost since the last run
       const id = this.nextRun++;
+      let progressError: { error: unknown } | undefined;
       await new Promise<void>((resolve) => {
         let next = 0;
         let done = 0;
@@ -270,7 +404,16 @@ export class ForkPool {
           if (outcomes[i] !== undefined) return;
           outcomes[i] = o;
           done++;
-          opts.onProgress?.(done, n);
+          if (opts.onProgress !== undefined && progressError === undefined) {
+            try {
+              opts.onProgress(done, n);
+            } catch (e) {
+              // thrown inside a thread's message listener it would be uncaught; stop the run and reject with it
+              progressError = { error: e };
+              stop();
+              return;
+            }
+          }
           if (done === n) stop();
         };
         const stop = (): void => {
@@ -278,15 +421,14 @@ export class ForkPool {
           stopped = true;
           signal?.removeEventListener("abort", onAbort);
           this.active = null;
-          for (const s of this.slots) {
+          for (const s of [...this.slots]) {
             if (s.current >= 0) {
               // still running a fork of this run (an abort): the task may never settle, so end the thread
-              s.current = -1;
-              this.exiting.push(s.worker.terminate());
-            } else if (s.run === id) {
-              s.worker.postMessage({ type: "end", run: id } satisfies PoolMessage);
+              this.retire(s);
+            } else {
+              if (s.run === id) this.end(s, id);
+              s.worker.unref();
             }
-            s.worker.unref();
           }
           resolve();
         };
@@ -304,6 +446,7 @@ export class ForkPool {
             task: spec,
             args: opts.args,
             cacheBytes: this.cacheBytes,
+            timed: timeoutMs !== undefined,
           },
           feed: (s) => {
             if (stopped || next >= n) {
@@ -312,6 +455,16 @@ export class ForkPool {
             }
             s.current = next++;
             s.worker.postMessage({ type: "fork", run: id, index: s.current } satisfies PoolMessage);
+          },
+          started: (s, i) => {
+            // the fork's time starts with its task, not with the thread's start-up or the run's setup
+            if (timeoutMs === undefined || stopped) return;
+            clearTimer(s);
+            s.timer = setTimeout(() => {
+              s.timer = null;
+              if (!stopped && s.current === i) a.timedOut(s, i);
+            }, timeoutMs);
+            s.timer.unref(); // the thread, ref'd while it works, keeps the process alive
           },
           answered: (_s, m) => {
             if (m.ok) {
@@ -338,24 +491,65 @@ export class ForkPool {
               reason: { code: "FORK_WORKER_DIED", message: `the worker thread died: ${why}` },
             });
           },
+          timedOut: (s, i) => {
+            // the task cannot be interrupted: end its thread; a new one takes the remaining forks
+            this.retire(s);
+            finish(i, {
+              index: i,
+              status: "rejected",
+              reason: { code: "FORK_TIMEOUT", message: `the fork ran longer than timeoutMs (${timeoutMs} ms)` },
+            });
+            if (!stopped && !this.closed) this.spawn();
+          },
         };
         this.active = a;
         signal?.addEventListener("abort", onAbort, { once: true });
         for (const s of [...this.slots]) this.enlist(s, a);
       });
+      if (progressError !== undefined) {
+        // the caller gets no outcomes, so nobody else could release these forks
+        for (const o of outcomes) if (o?.status === "fulfilled") o.fork.release();
+        throw progressError.error;
+      }
       return outcomes as ForkOutcome<T>[];
     } finally {
       root.release(); // the outcomes' forks keep the family's lease for as long as they live
     }
   }
 
-  /** Waits for the runs queued, then terminates every thread. Idempotent. */
+  /**
+   * Waits for the runs queued, then for each thread's acknowledgement of
+   * its last "end" (its LMDB environment closed; at most END_WAIT_MS), then
+   * terminates every thread. Idempotent.
+   */
   async close(): Promise<void> {
     await this.queue;
     this.closed = true;
-    for (const s of this.slots) this.exiting.push(s.worker.terminate());
-    await Promise.all(this.exiting);
+    for (const s of [...this.slots]) this.retire(s);
+    while (this.exiting.size > 0) await Promise.all([...this.exiting]);
   }
+}
+
+function settleEnding(s: Slot): void {
+  const ended = s.ended;
+  s.ending = null;
+  s.ended = null;
+  ended?.();
+}
+
+function clearTimer(s: Slot): void {
+  if (s.timer !== null) clearTimeout(s.timer);
+  s.timer = null;
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first (at once for null). */
+function settledWithin(p: Promise<void> | null, ms: number): Promise<void> {
+  if (p === null) return Promise.resolve();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** A pool of `threads` fork workers (default: every core), reused across runs. Close it when done. */
@@ -380,6 +574,7 @@ export async function runForks<T>(
   const threads = checkInt(opts.threads ?? os.availableParallelism(), 1, 1024, "threads");
   if (opts.cacheBytes !== undefined) checkInt(opts.cacheBytes, 1 << 16, 2 ** 40, "cacheBytes");
   if (opts.memoryMb !== undefined) checkInt(opts.memoryMb, 8, 1 << 20, "memoryMb");
+  if (opts.timeoutMs !== undefined) checkInt(opts.timeoutMs, 1, MAX_TIMEOUT_MS, "timeoutMs");
   taskSpec(task);
   if (n === 0) return [];
   ForestFork.of(db, base).release(); // a base that is not live fails before any thread starts

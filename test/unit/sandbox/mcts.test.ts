@@ -122,6 +122,34 @@ test("every fork the search makes is released; the result's state is the caller'
   assert.equal(db.isLive(staged.root), false, "nothing else did: every tree and rollout fork was released");
 });
 
+test("an environment that throws anywhere (root, expansion, rollout, reward) leaks no fork", () => {
+  // the k-th call of one env method throws; afterwards the only holder of the base was the caller's root
+  const methods = ["actions", "step", "terminal", "reward"] as const;
+  let cases = 0;
+  for (const method of methods) {
+    for (let k = 1; k <= 6; k++) {
+      const staged = db.stage(db.root, { game: [{ key: utf8("sum"), value: Uint8Array.of(k) }] });
+      const root = ForestFork.of(db, staged.root);
+      staged.release();
+      const env = sumGame();
+      let calls = 0;
+      const inner = env[method] as (...a: unknown[]) => unknown;
+      const bad = {
+        ...env,
+        [method]: (...a: unknown[]) => {
+          if (++calls === k) throw new Error(`env bug in ${method}`);
+          return inner(...a);
+        },
+      } as Environment<number>;
+      assert.throws(() => mcts(root, bad, { seed: 5, iterations: 50 }), new RegExp(`env bug in ${method}`));
+      root.release();
+      assert.equal(db.isLive(staged.root), false, `${method} throwing at call ${k} left a fork alive`);
+      cases++;
+    }
+  }
+  assert.equal(cases, 24);
+});
+
 test("stopAt ends the search early; budgetMs follows the given clock; bad options are coded errors", () => {
   const root = ForestFork.of(db, db.root);
   const r = mcts(root, sumGame(), { seed: 3, iterations: 100_000, stopAt: 1 });

@@ -7,9 +7,14 @@
  * store holds exactly the live set, node for node what a fresh store holding
  * only the kept result holds. A ForkPool keeps its threads across runs,
  * queues concurrent runs, replaces a thread that died, and serves runs on
- * different stores.
+ * different stores. Regressions: closing a pool right after a run never
+ * aborts the process (lmdb close vs terminate), an abort during the run's
+ * checkpoint is not lost, the run after an abort gets healthy threads, a
+ * hanging fork times out (timeoutMs), and a throwing onProgress rejects the
+ * run instead of hanging it.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -17,7 +22,7 @@ import { bytesToHex, isHeliosError, utf8 } from "../../../src/core/index.js";
 import { openState, type StateDB } from "../../../src/history/index.js";
 import { countReachable, type Op } from "../../../src/merkle/index.js";
 import { createForkPool, type ForkContext, type ForkOutcome, runForks } from "../../../src/sandbox/runner.js";
-import { rmDir, tmpDir } from "../../support/tmp.js";
+import { distSrc, rmDir, tmpDir } from "../../support/tmp.js";
 
 let dir: string;
 let db: StateDB;
@@ -334,4 +339,143 @@ test("a ForkPool serves many runs on its threads: queued runs, other stores, a d
     pool.run(db, db.root, 1, () => 0),
     (e: unknown) => isHeliosError(e, "INVALID_ARGUMENT"),
   );
+});
+
+const codes = (outs: ForkOutcome<unknown>[]) => outs.map((o) => (o.status === "fulfilled" ? "ok" : o.reason.code));
+
+test("closing a pool right after a run never aborts the process (a thread is not terminated inside an lmdb close)", () => {
+  // in a child: a fatal napi error there would take the test runner down with it
+  const sdir = tmpDir("runner-close");
+  try {
+    const child = `
+      const { openState } = await import(${JSON.stringify(distSrc("history/index.js"))});
+      const { createForkPool } = await import(${JSON.stringify(distSrc("sandbox/index.js"))});
+      const db = openState(${JSON.stringify(path.join(sdir, "store"))}, { create: true });
+      db.commit(1, { t: [{ key: new TextEncoder().encode("k"), value: new TextEncoder().encode("v") }] });
+      const t0 = performance.now();
+      let i = 0;
+      // 60 create → run → close cycles, or fewer on a slow machine (thread start-up dominates)
+      for (; i < 60 && (i < 3 || performance.now() - t0 < 6000); i++) {
+        const pool = createForkPool({ threads: 4 });
+        const out = await pool.run(db, db.root, 4, (ctx) => ctx.get("t", new TextEncoder().encode("k")).length);
+        for (const o of out) {
+          if (o.status !== "fulfilled") throw new Error("fork failed: " + o.reason.message);
+          o.fork.release();
+        }
+        await pool.close();
+      }
+      await db.close();
+      console.log("cycles " + i);`;
+    // a file, not --eval: worker threads inherit the parent's execArgv, and --input-type is an error there
+    const file = path.join(sdir, "child.mjs");
+    writeFileSync(file, child);
+    const r = spawnSync(process.execPath, [file], { encoding: "utf8" });
+    assert.equal(r.status, 0, `the child ended with ${r.status ?? r.signal}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /FATAL/);
+    const cycles = Number(/cycles (\d+)/.exec(r.stdout)?.[1]);
+    assert.ok(cycles >= 3, r.stdout);
+  } finally {
+    rmDir(sdir);
+  }
+});
+
+test("an abort that fires during the run's checkpoint is not lost", async () => {
+  const ac = new AbortController();
+  const checkpoint = db.checkpoint;
+  // the abort lands while the run awaits its checkpoint, before any listener could see it
+  db.checkpoint = async function (this: StateDB) {
+    ac.abort();
+    return checkpoint.call(this);
+  } as typeof db.checkpoint;
+  try {
+    const outs = await runForks(db, db.root, 3, () => new Promise(() => {}), { threads: 1, signal: ac.signal });
+    assert.deepEqual(codes(outs), ["FORK_ABORTED", "FORK_ABORTED", "FORK_ABORTED"]);
+  } finally {
+    db.checkpoint = checkpoint;
+  }
+});
+
+test("after an abort, the next run on the same pool gets healthy threads (no spurious FORK_WORKER_DIED)", async () => {
+  const pool = createForkPool({ threads: 2 });
+  try {
+    for (let trial = 0; trial < 3; trial++) {
+      const ac = new AbortController();
+      // fork 0 answers; the others spin forever, so the abort must terminate their threads
+      const spinning = pool.run(
+        db,
+        db.root,
+        4,
+        (ctx: ForkContext) => {
+          if (ctx.index === 0) return 0;
+          for (;;) {}
+        },
+        { signal: ac.signal, onProgress: () => ac.abort() },
+      );
+      const next = pool.run(db, db.root, 8, (ctx: ForkContext) => ctx.index); // queued behind
+      const a = await spinning;
+      assert.deepEqual(codes(a), ["ok", "FORK_ABORTED", "FORK_ABORTED", "FORK_ABORTED"]);
+      const b = await next;
+      assert.deepEqual(codes(b), ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"], `trial ${trial}`);
+      releaseAll(a);
+      releaseAll(b);
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+test("timeoutMs: a hanging fork is FORK_TIMEOUT, the others finish, and the pool goes on", async () => {
+  const pool = createForkPool({ threads: 2 });
+  try {
+    const outs = await pool.run(
+      db,
+      db.root,
+      5,
+      async (ctx: ForkContext) => {
+        if (ctx.index === 1) await new Promise(() => {}); // never settles
+        if (ctx.index === 3) for (;;) {} // never yields
+        return ctx.index;
+      },
+      { timeoutMs: 400 },
+    );
+    assert.deepEqual(codes(outs), ["ok", "FORK_TIMEOUT", "ok", "FORK_TIMEOUT", "ok"]);
+    assert.deepEqual(
+      outs.map((o) => (o.status === "fulfilled" ? o.value : null)),
+      [0, null, 2, null, 4],
+    );
+    const r = outs[1] as ForkOutcome<number>;
+    assert.match(r.status === "rejected" ? r.reason.message : "", /timeoutMs \(400 ms\)/);
+    releaseAll(outs);
+    const again = await pool.run(db, db.root, 4, (ctx: ForkContext) => ctx.index, { timeoutMs: 60_000 });
+    assert.deepEqual(codes(again), ["ok", "ok", "ok", "ok"]);
+    releaseAll(again);
+    await assert.rejects(
+      pool.run(db, db.root, 1, () => 0, { timeoutMs: 0 }),
+      (e: unknown) => isHeliosError(e, "INVALID_ARGUMENT"),
+    );
+  } finally {
+    await pool.close();
+  }
+});
+
+test("an onProgress that throws rejects the run with its error, releases its forks, and leaves the pool usable", async () => {
+  const staged = db.stage(db.root, { base: [{ key: utf8("progress"), value: utf8("1") }] });
+  const pool = createForkPool({ threads: 2 });
+  try {
+    await assert.rejects(
+      pool.run(db, staged.root, 6, (ctx: ForkContext) => ctx.index, {
+        onProgress: (done) => {
+          if (done === 2) throw new Error("progress bar broke");
+        },
+      }),
+      /progress bar broke/,
+    );
+    staged.release();
+    assert.equal(db.isLive(staged.root), false, "the run released the forks it had made");
+    const d = await pool.run(db, db.root, 3, (ctx: ForkContext) => ctx.index);
+    assert.deepEqual(codes(d), ["ok", "ok", "ok"]);
+    releaseAll(d);
+  } finally {
+    await pool.close();
+  }
 });
