@@ -112,7 +112,7 @@ import {
 } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { xorshift32 } from "../../src/core/index.js";
+import { xorshift32, xorshiftBytes } from "../../src/core/index.js";
 import { openState } from "../../src/history/index.js";
 import { chunkEnds, createCheckpoint, openFile, restoreCheckpoint } from "../../src/sandbox/index.js";
 import { type Add, du, gc, median, type Mode, msSince, now, type Result, tempDir } from "../lib.js";
@@ -161,12 +161,7 @@ function have(tool: string): boolean {
 
 /** Pseudo-random bytes (seeded). */
 function randomBytes(n: number, seed: number): Uint8Array {
-  const next = xorshift32(seed);
-  const out = new Uint8Array(n);
-  const w = new Uint32Array(out.buffer, 0, n >>> 2);
-  for (let i = 0; i < w.length; i++) w[i] = next();
-  for (let i = w.length * 4; i < n; i++) out[i] = next() & 0xff;
-  return out;
+  return xorshiftBytes(n, seed);
 }
 
 /** Text-like bytes (zstd -3 gets ~3×), seeded. */

@@ -140,3 +140,14 @@ export function startGroup(
   }
   return { cmd, rest };
 }
+
+/** Bad command-line usage with a context, for the commands that report usage as one coded line (exit 2). */
+export class ArgError extends Error {
+  override name = "ArgError";
+  constructor(
+    message: string,
+    readonly context: Record<string, string | number> = {},
+  ) {
+    super(message);
+  }
+}

@@ -40,20 +40,11 @@ import {
   type RetentionPolicy,
   restoreCheckpoint,
 } from "../sandbox/index.js";
-import { argHelpers, binaryUnits, fmt, out, type Parsed, startGroup, withStore } from "./args.js";
+import { ArgError, argHelpers, binaryUnits, fmt, out, type Parsed, startGroup, withStore } from "./args.js";
 import { collectWithProgress, Progress } from "./progress.js";
 import { reportError } from "./store.js";
 
 /** Bad usage: one line `error INVALID_ARGUMENT: …` on stderr, exit code 2. */
-class ArgError extends Error {
-  override name = "ArgError";
-  constructor(
-    message: string,
-    readonly context: Record<string, string | number> = {},
-  ) {
-    super(message);
-  }
-}
 
 const { parseArgs, expectArgs } = argHelpers((message, context) => new ArgError(message, context));
 

@@ -49,7 +49,7 @@ import {
   type TreeDiff,
   type TreeStat,
 } from "../sandbox/index.js";
-import { argHelpers, fmt, out, type Parsed, withStore } from "./args.js";
+import { ArgError, argHelpers, fmt, out, type Parsed, withStore } from "./args.js";
 import { collectWithProgress, Progress } from "./progress.js";
 import { reportError, resolveVersion } from "./store.js";
 
@@ -106,15 +106,6 @@ Exit codes: 0 ok, 1 a coded error (error CODE: message), 2 bad usage
 }
 
 /** Bad usage: one line `error INVALID_ARGUMENT: …` on stderr, exit code 2. */
-class ArgError extends Error {
-  override name = "ArgError";
-  constructor(
-    message: string,
-    readonly context: Record<string, string | number> = {},
-  ) {
-    super(message);
-  }
-}
 
 // ------------------------------------------------------------ arguments
 

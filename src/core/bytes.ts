@@ -223,3 +223,13 @@ export function xorshift32(seed: number): () => number {
     return s;
   };
 }
+
+/** n bytes drawn from xorshift32(seed): replayable filler for demos, benchmarks and tests (never for keys or secrets). */
+export function xorshiftBytes(n: number, seed: number): Uint8Array {
+  const next = xorshift32(seed);
+  const out = new Uint8Array(n);
+  const w = new Uint32Array(out.buffer, 0, n >>> 2);
+  for (let i = 0; i < w.length; i++) w[i] = next();
+  for (let i = w.length * 4; i < n; i++) out[i] = next() & 0xff;
+  return out;
+}

@@ -18,16 +18,11 @@ import {
   writeSync,
 } from "node:fs";
 import path from "node:path";
-import { xorshift32 } from "../../../src/core/index.js";
+import { xorshift32, xorshiftBytes } from "../../../src/core/index.js";
 
 /** n pseudo-random bytes from a seed. */
 export function randomBytes(n: number, seed: number): Uint8Array {
-  const next = xorshift32(seed);
-  const out = new Uint8Array(n);
-  const w = new Uint32Array(out.buffer, 0, n >>> 2);
-  for (let i = 0; i < w.length; i++) w[i] = next();
-  for (let i = w.length * 4; i < n; i++) out[i] = next() & 0xff;
-  return out;
+  return xorshiftBytes(n, seed);
 }
 
 /** Compressible text-like bytes: words from a small vocabulary, seeded. */

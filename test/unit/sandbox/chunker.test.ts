@@ -7,17 +7,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { bytesToHex, hash, isHeliosError, xorshift32 } from "../../../src/core/index.js";
+import { bytesToHex, hash, isHeliosError, xorshiftBytes } from "../../../src/core/index.js";
 import { Chunker, type ChunkerParams, chunkEnds, DEFAULT_CHUNKER, gearTable } from "../../../src/sandbox/chunker.js";
 
 /** n pseudo-random bytes from a seed (replayable). */
 function randomBytes(n: number, seed: number): Uint8Array {
-  const next = xorshift32(seed);
-  const out = new Uint8Array(n);
-  const w = new Uint32Array(out.buffer, 0, n >>> 2);
-  for (let i = 0; i < w.length; i++) w[i] = next();
-  for (let i = w.length * 4; i < n; i++) out[i] = next() & 0xff;
-  return out;
+  return xorshiftBytes(n, seed);
 }
 
 /** Chunks of data as [start, end) pairs from end offsets. */
