@@ -425,19 +425,40 @@ export class Repo {
 
   /** True when commit `a` is `b` or an ancestor of `b`. */
   isAncestor(a: Uint8Array, b: Uint8Array): boolean {
+    if (equalBytes(a, b)) return true;
     const target = bytesToHex(a);
+    let found = false;
+    this.walk([b], (k) => {
+      found ||= k === target;
+      return !found;
+    });
+    return found;
+  }
+
+  /** A commit's parent ids, or undefined when its record is not known (forgotten, or never made). */
+  private parentsOf(id: Uint8Array): readonly Uint8Array[] | undefined {
+    const rec = this.metaGet(T_COMMITS, id);
+    return rec === undefined ? undefined : decodeCommit(rec).parents;
+  }
+
+  /**
+   * Walks the known commits reachable from `starts` through their parents,
+   * each once, and returns their hex ids. `enter(hex, id)` returning false
+   * keeps the walk from going past that commit (it still counts as reached).
+   * One record read per commit: the walk every history query shares.
+   */
+  private walk(starts: Iterable<Uint8Array>, enter?: (hex: string, id: Uint8Array) => boolean): Set<string> {
     const seen = new Set<string>();
-    const stack = [b];
-    while (stack.length > 0) {
+    for (const stack = [...starts]; stack.length > 0; ) {
       const id = stack.pop() as Uint8Array;
       const k = bytesToHex(id);
-      if (k === target) return true;
       if (seen.has(k)) continue;
+      const parents = this.parentsOf(id);
+      if (parents === undefined) continue;
       seen.add(k);
-      const rec = this.metaGet(T_COMMITS, id);
-      if (rec !== undefined) for (const p of decodeCommit(rec).parents) stack.push(p);
+      if (enter === undefined || enter(k, id)) for (const p of parents) stack.push(p);
     }
-    return false;
+    return seen;
   }
 
   /**
@@ -454,45 +475,19 @@ export class Repo {
 
   /** Every best common ancestor (R10), the chosen merge base first, then the others by the same order. */
   mergeBases(a: Uint8Array, b: Uint8Array): Uint8Array[] {
-    const parents = (id: Uint8Array): readonly Uint8Array[] => {
-      const rec = this.metaGet(T_COMMITS, id);
-      return rec === undefined ? [] : decodeCommit(rec).parents;
-    };
-    const known = (id: Uint8Array) => this.metaGet(T_COMMITS, id) !== undefined;
     // 1. every ancestor of a (one walk)
-    const ofA = new Set<string>();
-    for (const stack = [a]; stack.length > 0; ) {
-      const id = stack.pop() as Uint8Array;
-      const k = bytesToHex(id);
-      if (ofA.has(k) || !known(id)) continue;
-      ofA.add(k);
-      stack.push(...parents(id));
-    }
+    const ofA = this.walk([a]);
     // 2. walk down from b, stopping at the first common ancestor on each path: the candidates
     const candidates = new Map<string, Uint8Array>();
-    const seen = new Set<string>();
-    for (const stack = [b]; stack.length > 0; ) {
-      const id = stack.pop() as Uint8Array;
-      const k = bytesToHex(id);
-      if (seen.has(k) || !known(id)) continue;
-      seen.add(k);
-      if (ofA.has(k)) candidates.set(k, id);
-      else stack.push(...parents(id));
-    }
+    this.walk([b], (k, id) => {
+      if (!ofA.has(k)) return true;
+      candidates.set(k, id);
+      return false;
+    });
     // 3. drop candidates that are ancestors of other candidates (criss-cross histories): one walk per candidate
     const best = new Map(candidates);
     if (candidates.size > 1) {
-      for (const c of candidates.values()) {
-        const below = new Set<string>();
-        for (const stack = [...parents(c)]; stack.length > 0; ) {
-          const id = stack.pop() as Uint8Array;
-          const k = bytesToHex(id);
-          if (below.has(k) || !known(id)) continue;
-          below.add(k);
-          best.delete(k);
-          stack.push(...parents(id));
-        }
-      }
+      for (const c of candidates.values()) for (const k of this.walk(this.parentsOf(c) ?? [])) best.delete(k);
     }
     // 4. of several, the newest, then the greatest id: deterministic
     const list = [...best.values()].map((id) => this.commit(id));
@@ -887,19 +882,10 @@ export class Repo {
    */
   prune(opts: { dryRun?: boolean } = {}): Uint8Array[] {
     this.repair();
-    const reach = new Set<string>();
-    const stack: Uint8Array[] = [
+    const reach = this.walk([
       ...this.branchNames().map((n) => this.branchHead(n)),
       ...this.tags().map((t) => t.commit),
-    ];
-    while (stack.length > 0) {
-      const id = stack.pop() as Uint8Array;
-      const k = bytesToHex(id);
-      if (reach.has(k)) continue;
-      reach.add(k);
-      const rec = this.metaGet(T_COMMITS, id);
-      if (rec !== undefined) for (const p of decodeCommit(rec).parents) stack.push(p);
-    }
+    ]);
     return this.dropCommits((id) => !reach.has(bytesToHex(id)), opts.dryRun === true);
   }
 
@@ -967,10 +953,7 @@ export class Repo {
     }
     // close over paths between kept commits: x is kept if a kept commit reaches it and it reaches a kept commit
     const reachesKept = new Map<string, boolean>();
-    const parentsOf = (id: Uint8Array): readonly Uint8Array[] => {
-      const rec = this.metaGet(T_COMMITS, id);
-      return rec === undefined ? [] : decodeCommit(rec).parents;
-    };
+    const parentsOf = (id: Uint8Array): readonly Uint8Array[] => this.parentsOf(id) ?? [];
     const below = (id: Uint8Array): boolean => {
       // iterative post-order: does any proper ancestor of id lie in `keep`?
       const k0 = bytesToHex(id);
